@@ -1,10 +1,32 @@
 import { Command } from 'commander';
+import { registerDbCommands } from './db-commands.ts';
+import { registerUpCommand } from './up-command.ts';
 
 // The `strangler` command: thin, each subcommand calls into its component.
 const program = new Command();
 program
   .name('strangler')
-  .description('Migrate off a legacy monolith one endpoint at a time.')
-  .showHelpAfterError();
+  .description(
+    'Migrate off a legacy monolith one endpoint at a time: a routing proxy in front of the legacy shop, ' +
+      'a change-data-capture bridge that streams its database to RabbitMQ, and the services you extract.',
+  )
+  .showHelpAfterError('(run `strangler --help` for the commands)')
+  .showSuggestionAfterError()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ npm start                      same as \`strangler up\`: the whole stack on this machine
+  $ strangler up --products 500    a smaller catalog on first start
+  $ strangler db setup             migrate and seed an existing server (LEGACY_DATABASE_URL)
+  $ strangler up --help            every environment variable the stack reads
+
+Ports: proxy 8080, legacy 8081, pricing 8082, PIM 8083, CDC 8084, proxy admin 8090 (127.0.0.1).
+Documentation: README.md in the repository.
+`,
+  );
+
+registerUpCommand(program);
+registerDbCommands(program);
 
 await program.parseAsync(process.argv);

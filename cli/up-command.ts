@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, type Command } from 'commander';
+import { StranglerError, messageOf } from '../platform/errors.ts';
+import { STACK_VARIABLES, parseStackConfig } from '../platform/stack-config.ts';
+import { StackLauncher, takeOverShutdownSignals } from '../platform/stack-launcher.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** `strangler up` (= `npm start`): the whole stack on this machine, until Ctrl-C. */
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description('start the whole stack: PostgreSQL, the legacy shop and every component present (proxy, CDC bridge, services)')
+    .option('--products <count>', 'products to seed on first start (default: SEED_PRODUCTS or 2000)', parseCount)
+    .option('--data-dir <dir>', 'where the embedded PostgreSQL and the admin token live (default: DATA_DIR or .data)')
+    .addHelpText(
+      'after',
+      `
+On first start it creates the databases legacy, pricing and pim, migrates the legacy schema,
+prepares the CDC publication and slot, and seeds the catalog; later starts reuse DATA_DIR.
+Ctrl-C (or SIGTERM) stops every process, then PostgreSQL. A process that dies on its own
+stops the whole stack with exit status 1, after its last log lines.
+
+Environment variables:
+${STACK_VARIABLES.map((variable) => `  ${variable.name.padEnd(22)} ${variable.fallback.padEnd(34)} ${variable.meaning}`).join('\n')}
+
+Examples:
+  $ npm start
+  $ strangler up --products 100000
+  $ LEGACY_PORT=18081 PG_PORT=15433 strangler up --data-dir /tmp/strangler
+`,
+    )
+    .action(async (options: { products?: number; dataDir?: string }) => {
+      process.exitCode = await up(options);
+      // Whatever a library left open (a timer, a socket), the stack is down: leave now.
+      process.exit();
+    });
+}
+
+async function up(options: { products?: number; dataDir?: string }): Promise<number> {
+  const print = (text: string) => process.stdout.write(`${text}\n`);
+  let config;
+  try {
+    config = parseStackConfig(process.env, {
+      cwd: process.cwd(),
+      overrides: { dataDir: options.dataDir, seedProducts: options.products },
+    });
+  } catch (error) {
+    process.stderr.write(`${error instanceof StranglerError ? error.explain() : messageOf(error)}\n`);
+    return 1;
+  }
+  const launcher = new StackLauncher(config, {
+    root: ROOT,
+    baseEnv: process.env,
+    print,
+    colors: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+  });
+  takeOverShutdownSignals();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      void launcher.requestStop(signal);
+    } else {
+      print('second signal: killing every process now');
+      launcher.kill();
+    }
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  return launcher.run();
+}
+
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(count)) throw new InvalidArgumentError('expected a whole number, e.g. 2000');
+  return count;
+}

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { seedLegacy } from '../legacy-stub/seed/seed.ts';
+import { assertLogicalWal } from './database.ts';
+import type { Logger } from './logger.ts';
+import { migrate } from './migrations.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface LegacyDatabaseReport {
+  migrations: string[];
+  capturePrepared: boolean;
+  seed: { seeded: boolean; products: number; ms: number };
+}
+
+/** cdc/capture-setup.ts's contract, written here because the CDC bridge may not exist yet. */
+interface CaptureSetup {
+  prepareCapture(options: { databaseUrl: string; logger: Logger }): Promise<void>;
+}
+
+/**
+ * Brings the legacy database to a state the stack can run on, idempotently:
+ * schema, then the CDC publication and slot (when the CDC bridge exists), then the seed.
+ * The order is the point (issue 4): with the slot in place before the first row is written,
+ * every row ever written reaches the stream, and the services can be filled from it alone.
+ */
+export async function prepareLegacyDatabase(options: {
+  databaseUrl: string;
+  products: number;
+  logger: Logger;
+}): Promise<LegacyDatabaseReport> {
+  const log = options.logger.child({ component: 'legacy-database' });
+  await assertLogicalWal(options.databaseUrl);
+  const migrations = await migrate(options.databaseUrl, path.join(ROOT, 'legacy-stub', 'schema'), options.logger);
+  const captureSetup = await loadCaptureSetup();
+  if (captureSetup) {
+    await captureSetup.prepareCapture({ databaseUrl: options.databaseUrl, logger: options.logger });
+    log.info('CDC publication and replication slot ready');
+  }
+  const seed = await seedLegacy(options.databaseUrl, { products: options.products, logger: options.logger });
+  if (seed.seeded) log.info({ products: seed.products, ms: seed.ms }, 'seeded the legacy catalog');
+  else log.info('the legacy catalog is already there; not seeding');
+  return { migrations, capturePrepared: Boolean(captureSetup), seed };
+}
+
+async function loadCaptureSetup(): Promise<CaptureSetup | undefined> {
+  const file = path.join(ROOT, 'cdc', 'capture-setup.ts');
+  if (!existsSync(file)) return undefined;
+  // Loaded by path so that the launcher works before the CDC bridge lands (issue 4).
+  return (await import(pathToFileURL(file).href)) as CaptureSetup;
+}
