@@ -1,0 +1,230 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+// docker-compose.yml cannot be started here (no Docker engine), so it is checked the way a
+// reviewer would: every service's environment matches what its code reads, and images, ports,
+// healthchecks and depends_on fit together.
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[] | string;
+  environment?: Record<string, string | number | boolean | null> | string[];
+  ports?: string[];
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  volumes?: string[];
+  restart?: string;
+}
+
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as ComposeFile;
+const services = Object.entries(compose.services);
+const built = services.filter(([, service]) => service.build !== undefined);
+
+/** `strangler <command> …` services: the command's file is where its environment is read. */
+const CLI_COMMAND_FILES: Record<string, string> = { db: 'cli/db-commands.ts', up: 'cli/up-command.ts' };
+
+function commandOf(service: ComposeService): string[] {
+  if (Array.isArray(service.command)) return service.command;
+  if (typeof service.command === 'string') return service.command.split(/\s+/);
+  return [];
+}
+
+/** The file whose import tree reads the service's environment. */
+function entryOf(service: ComposeService): string {
+  const command = commandOf(service);
+  const script = command.find((part) => part.endsWith('.ts'));
+  if (script) return script;
+  const cli = command.indexOf('bin/strangler.js');
+  if (cli >= 0) {
+    const file = CLI_COMMAND_FILES[command[cli + 1] ?? ''];
+    if (file) return file;
+  }
+  throw new Error(`cannot tell which code the command ${JSON.stringify(command)} runs`);
+}
+
+function environmentOf(service: ComposeService): Record<string, string> {
+  const env = service.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(env.map((entry) => [entry.split('=')[0] ?? entry, entry.split('=').slice(1).join('=')]));
+  }
+  return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, String(value ?? '')]));
+}
+
+/** The repository files an entry imports, transitively (relative imports only). */
+function importTree(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file) || !existsSync(file)) return;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    for (const match of source.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) {
+      visit(path.resolve(path.dirname(file), match[1] as string));
+    }
+  };
+  visit(path.join(ROOT, entry));
+  return [...seen];
+}
+
+/**
+ * The environment variables the code reads: `process.env.X`, `process.env['X']`,
+ * `const { X } = process.env`, and, when a file hands the whole environment to a schema
+ * (`schema.parse(process.env)`), the UPPER_SNAKE keys of that tree's zod objects.
+ */
+function variablesRead(entry: string): Set<string> {
+  const names = new Set<string>();
+  const files = importTree(entry);
+  let wholeEnvironment = false;
+  for (const file of files) {
+    const source = readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '');
+    for (const match of source.matchAll(/process\.env\.([A-Z_][A-Z0-9_]*)/g)) names.add(match[1] as string);
+    for (const match of source.matchAll(/process\.env\[\s*['"`]([A-Z_][A-Z0-9_]*)['"`]\s*\]/g)) names.add(match[1] as string);
+    for (const match of source.matchAll(/\{([^{}]*)\}\s*=\s*process\.env\b/g)) {
+      for (const name of (match[1] as string).split(',')) {
+        const key = name.split(/[:=]/)[0]?.trim();
+        if (key && /^[A-Z_][A-Z0-9_]*$/.test(key)) names.add(key);
+      }
+    }
+    if (/process\.env(?![.[\w])|process\.env\[\s*(?!['"`])/.test(source)) wholeEnvironment = true;
+  }
+  if (wholeEnvironment) {
+    for (const file of files) {
+      const source = readFileSync(file, 'utf8');
+      if (!source.includes('z.object(')) continue;
+      for (const match of source.matchAll(/^\s*([A-Z][A-Z0-9_]+)\s*:\s*(?:z\.|[a-zA-Z]+[,(])/gm)) names.add(match[1] as string);
+    }
+  }
+  return names;
+}
+
+function hostPort(mapping: string): string {
+  const parts = mapping.split(':');
+  return parts.length >= 2 ? (parts[parts.length - 2] as string) : (parts[0] as string);
+}
+
+function containerPort(mapping: string): string {
+  return (mapping.split(':').pop() as string).split('/')[0] as string;
+}
+
+describe('docker-compose.yml', () => {
+  it('runs PostgreSQL from an official image with logical replication and the three databases', () => {
+    const postgres = compose.services.postgres;
+    expect(postgres?.image).toMatch(/^postgres:\d+/);
+    expect(commandOf(postgres ?? {}).join(' ')).toContain('wal_level=logical');
+    expect(commandOf(postgres ?? {}).join(' ')).toMatch(/max_replication_slots=\d+/);
+    const init = (postgres?.volumes ?? []).find((volume) => volume.includes('/docker-entrypoint-initdb.d'));
+    expect(init, 'an init script mounted into /docker-entrypoint-initdb.d').toBeDefined();
+    const script = readFileSync(path.join(ROOT, (init as string).split(':')[0] as string), 'utf8');
+    for (const database of ['legacy', 'pricing', 'pim']) expect(script).toMatch(new RegExp(`CREATE DATABASE ${database}\\b`));
+  });
+
+  it('runs RabbitMQ with the management plugin and a single-node Elasticsearch without security', () => {
+    expect(compose.services.rabbitmq?.image).toMatch(/^rabbitmq:3[.\d]*-management$/);
+    const elasticsearch = compose.services.elasticsearch;
+    expect(elasticsearch?.image).toMatch(/elasticsearch:8\.\d+\.\d+$/);
+    const env = environmentOf(elasticsearch ?? {});
+    expect(env['discovery.type']).toBe('single-node');
+    expect(env['xpack.security.enabled']).toBe('false');
+  });
+
+  it('pins every image to a version, never latest', () => {
+    for (const [name, service] of services) {
+      if (!service.image) continue;
+      expect(service.image, name).toMatch(/:[\w.-]+$/);
+      expect(service.image, name).not.toMatch(/:latest$/);
+    }
+  });
+
+  it.each(built.map(([name, service]) => [name, service] as const))(
+    'when the %s service starts, its environment is exactly what its code reads',
+    (_name, service) => {
+      const entry = entryOf(service);
+      expect(existsSync(path.join(ROOT, entry)), `${entry} exists`).toBe(true);
+      const read = [...variablesRead(entry)].sort();
+      const set = Object.keys(environmentOf(service)).sort();
+      expect(set).toEqual(read);
+    },
+  );
+
+  it('every depends_on names a service, waits for health only where there is a healthcheck, and for one-shot jobs to finish', () => {
+    for (const [name, service] of services) {
+      const dependencies = Array.isArray(service.depends_on)
+        ? Object.fromEntries(service.depends_on.map((dependency) => [dependency, {}]))
+        : (service.depends_on ?? {});
+      for (const [dependency, { condition }] of Object.entries(dependencies)) {
+        const target = compose.services[dependency];
+        expect(target, `${name} depends on ${dependency}`).toBeDefined();
+        if (condition === 'service_healthy') expect(target?.healthcheck?.test, `${dependency} has a healthcheck`).toBeDefined();
+        if (condition === 'service_completed_successfully') expect([undefined, 'no']).toContain(target?.restart);
+      }
+    }
+  });
+
+  it('gives every long-running service a healthcheck and every published port to one service only', () => {
+    const published = new Map<string, string>();
+    for (const [name, service] of services) {
+      if (service.restart !== 'no') expect(service.healthcheck?.test, `${name} has a healthcheck`).toBeDefined();
+      for (const mapping of service.ports ?? []) {
+        const port = hostPort(mapping);
+        expect(published.get(port), `host port ${port} of ${name}`).toBeUndefined();
+        published.set(port, name);
+      }
+    }
+  });
+
+  it('publishes each Node service on the port its *_PORT variable sets, and its healthcheck asks that port', () => {
+    for (const [name, service] of built) {
+      const env = environmentOf(service);
+      const listening = Object.entries(env)
+        .filter(([variable]) => variable.endsWith('_PORT'))
+        .map(([, value]) => value);
+      for (const mapping of service.ports ?? []) expect(listening, `${name} publishes ${mapping}`).toContain(containerPort(mapping));
+      const test = [service.healthcheck?.test ?? []].flat().join(' ');
+      if (service.restart !== 'no') expect(listening.some((port) => test.includes(`:${port}/`)), `${name}'s healthcheck`).toBe(true);
+    }
+  });
+
+  it('declares the named volumes it mounts', () => {
+    for (const [, service] of services) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0] as string;
+        if (source.startsWith('.') || source.startsWith('/')) expect(existsSync(path.join(ROOT, source)), source).toBe(true);
+        else expect(Object.keys(compose.volumes ?? {})).toContain(source);
+      }
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const instructions = dockerfile
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+
+  it('builds on a slim Node 20 image with a clean, locked install', () => {
+    expect(instructions[0]).toMatch(/^FROM node:20[\w.-]*-slim\b/);
+    expect(dockerfile).toMatch(/RUN npm ci\b/);
+  });
+
+  it('runs as a non-root user', () => {
+    const users = instructions.filter((line) => line.startsWith('USER '));
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.at(-1)).not.toMatch(/^USER\s+(root|0)(:|$)/);
+  });
+
+  it('keeps local state and secrets out of the build context', () => {
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['node_modules', '.data', '.git']) expect(ignored).toContain(entry);
+  });
+});
