@@ -1,0 +1,346 @@
+import { randomUUID } from 'node:crypto';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import httpProxy from 'http-proxy';
+import type { Logger } from '../../platform/logger.ts';
+import { ProxyErrors } from '../errors.ts';
+import type { ProxyMetrics } from '../proxy-metrics.ts';
+import type { ActiveTable, RouteTableStore } from '../reload/route-table-store.ts';
+import { choosesTarget } from '../routes/canary.ts';
+import { normalisePath } from '../routes/path-normaliser.ts';
+import { SAFE_METHODS } from '../routes/route.ts';
+import { findRoute, type CompiledRoute } from '../routes/route-matcher.ts';
+import { sendErrorResponse } from './error-response.ts';
+import { dropRequestHopByHop, endToEndResponseHeaders } from './hop-by-hop.ts';
+import type { UpstreamRuntime } from './upstream-pool.ts';
+
+/**
+ * The hot path: match → choose the upstream → forward, on a plain node:http server. It drives
+ * http-proxy (the engine inside http-proxy-middleware 3) directly: express and the middleware
+ * layer cost two thirds of the throughput (issue 3), and the response is handled here
+ * (`selfHandleResponse`) so a 5xx can still fall back to legacy before anything is written.
+ */
+export interface ForwarderDeps {
+  readonly store: RouteTableStore;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  /** For canary splits without a sticky value; injectable for tests. */
+  readonly random?: () => number;
+}
+
+export type FailureReason = 'error' | 'timeout' | 'circuit-open' | `status-${number}`;
+
+const CONTEXT = Symbol('strangler.request');
+type ProxiedRequest = IncomingMessage & { [CONTEXT]?: RequestContext };
+
+interface RequestContext {
+  readonly active: ActiveTable;
+  readonly route: CompiledRoute;
+  readonly started: number;
+  readonly requestId: string;
+  readonly path: string;
+  readonly canFallback: boolean;
+  upstream: UpstreamRuntime;
+  fallbackReason: FailureReason | undefined;
+  proxyReq: ClientRequest | undefined;
+  proxyRes: IncomingMessage | undefined;
+  timedOut: boolean;
+  retried: boolean;
+  breakerPending: boolean;
+  bytes: number;
+  failure: string | undefined;
+  done: boolean;
+}
+
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([201, 301, 302, 303, 307, 308]);
+
+export class Forwarder {
+  readonly #deps: ForwarderDeps;
+  readonly #proxy: httpProxy;
+  readonly #random: () => number;
+  readonly #log: Logger;
+
+  constructor(deps: ForwarderDeps) {
+    this.#deps = deps;
+    this.#random = deps.random ?? Math.random;
+    this.#log = deps.logger;
+    this.#proxy = httpProxy.createProxyServer({});
+    this.#proxy.on('proxyReq', (proxyReq, req) => this.#onProxyReq(proxyReq, req as ProxiedRequest));
+    this.#proxy.on('proxyRes', (proxyRes, req, res) => this.#onProxyRes(proxyRes, req as ProxiedRequest, res as ServerResponse));
+    // http-proxy emits 'error' only when no callback is given; we always give one. This is a guard.
+    this.#proxy.on('error', (error) => this.#log.error({ err: error.message }, 'unexpected http-proxy error'));
+  }
+
+  readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const active = this.#deps.store.current;
+    const { table } = active;
+    const rawUrl = req.url ?? '/';
+    const queryAt = rawUrl.indexOf('?');
+    const rawPath = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+    const path = normalisePath(rawPath);
+    const method = req.method ?? 'GET';
+    const headers = req.headers;
+    const route = findRoute(table.routes, method, path, queryAt === -1 ? '' : rawUrl.slice(queryAt + 1), headers) ?? table.defaultRoute;
+    const upstream = this.#chooseUpstream(active, route, headers);
+
+    let requestId = headers['x-request-id'];
+    if (typeof requestId !== 'string' || requestId === '' || requestId.length > 200) {
+      requestId = randomUUID();
+      headers['x-request-id'] = requestId;
+    }
+    dropRequestHopByHop(headers);
+    // Node's server already answered "100 Continue" to the client (no 'checkContinue' listener),
+    // so the body is on its way; asking the upstream again would only add a round trip.
+    if (headers.expect !== undefined) delete headers.expect;
+    appendForwarded(req);
+    if (path !== rawPath) req.url = queryAt === -1 ? path : path + rawUrl.slice(queryAt);
+
+    const context: RequestContext = {
+      active,
+      route,
+      started: performance.now(),
+      requestId,
+      path,
+      // Replaying on legacy is only safe for a safe method whose (absent) body was not consumed.
+      canFallback: route.fallback && SAFE_METHODS.has(method) && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined,
+      upstream,
+      fallbackReason: undefined,
+      proxyReq: undefined,
+      proxyRes: undefined,
+      timedOut: false,
+      retried: false,
+      breakerPending: false,
+      bytes: 0,
+      failure: undefined,
+      done: false,
+    };
+    (req as ProxiedRequest)[CONTEXT] = context;
+    res.once('close', () => this.#finished(req, res, context));
+    this.#send(req, res, context);
+  };
+
+  /** WebSocket upgrades: routed like any request (in practice to legacy), then spliced. */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const active = this.#deps.store.current;
+    const rawUrl = req.url ?? '/';
+    const queryAt = rawUrl.indexOf('?');
+    const rawPath = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+    const path = normalisePath(rawPath);
+    const route = findRoute(active.table.routes, req.method ?? 'GET', path, queryAt === -1 ? '' : rawUrl.slice(queryAt + 1), req.headers) ?? active.table.defaultRoute;
+    const upstream = this.#chooseUpstream(active, route, req.headers);
+    if (path !== rawPath) req.url = queryAt === -1 ? path : path + rawUrl.slice(queryAt);
+    req.headers['x-request-id'] ??= randomUUID();
+    appendForwarded(req);
+    const options = upstream.proxyOptions;
+    this.#proxy.ws(req, socket, head, { target: options.target as httpProxy.ProxyTargetUrl, changeOrigin: !upstream.isLegacy, xfwd: false }, (error) => {
+      this.#log.warn({ reqId: req.headers['x-request-id'], route: route.id, target: upstream.upstream.name, err: error.message }, 'websocket upgrade failed');
+      socket.destroy();
+    });
+    this.#log.info({ reqId: req.headers['x-request-id'], method: req.method, path, route: route.id, target: upstream.upstream.name, mode: route.mode, status: 101 }, 'websocket upgrade');
+  };
+
+  close(): void {
+    this.#proxy.close();
+  }
+
+  #chooseUpstream(active: ActiveTable, route: CompiledRoute, headers: IncomingMessage['headers']): UpstreamRuntime {
+    if (route.target === undefined) return active.legacy;
+    if (route.mode === 'extracted' || (route.mode === 'canary' && route.canary !== null && choosesTarget(route.canary, headers, this.#random))) {
+      return active.upstreams.get(route.target) ?? active.legacy;
+    }
+    // legacy, shadow (served by legacy until shadow comparison lands), or the canary's other side.
+    return active.legacy;
+  }
+
+  #send(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
+    const { upstream } = context;
+    if (!upstream.breaker.tryAcquire()) {
+      this.#deps.metrics.upstreamError(upstream.upstream.name, 'circuit-open');
+      this.#failed(req, res, context, 'circuit-open', ProxyErrors.serviceUnavailable(upstream.upstream.name));
+      return;
+    }
+    context.breakerPending = true;
+    context.timedOut = false;
+    context.proxyReq = undefined;
+    this.#proxy.web(req, res, upstream.proxyOptions, this.#onProxyError);
+  }
+
+  readonly #onProxyError = (error: Error & { code?: string }, req: IncomingMessage, res: ServerResponse | Duplex): void => {
+    const context = (req as ProxiedRequest)[CONTEXT];
+    if (context === undefined || context.done) return;
+    const response = res as ServerResponse;
+    const { upstream } = context;
+    // A keep-alive connection the upstream closed just as we reused it: not the upstream's fault,
+    // and nothing reached it, so an idempotent request without a body is sent once more.
+    if (
+      error.code === 'ECONNRESET' && !context.timedOut && !context.retried && context.proxyRes === undefined &&
+      context.proxyReq?.reusedSocket === true && !response.headersSent && SAFE_METHODS.has(req.method ?? '') &&
+      req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined
+    ) {
+      context.retried = true;
+      this.#settleBreaker(context, 'abandoned');
+      this.#send(req, response, context);
+      return;
+    }
+    const reason: FailureReason = context.timedOut ? 'timeout' : 'error';
+    this.#settleBreaker(context, 'failed');
+    this.#deps.metrics.upstreamError(upstream.upstream.name, reason);
+    const failure = reason === 'timeout' ? ProxyErrors.gatewayTimeout(upstream.upstream.name, upstream.upstream.timeoutMs, error) : ProxyErrors.badGateway(upstream.upstream.name, error);
+    this.#failed(req, response, context, reason, failure);
+  };
+
+  #onProxyReq(proxyReq: ClientRequest, req: ProxiedRequest): void {
+    const context = req[CONTEXT];
+    if (context === undefined) return;
+    context.proxyReq = proxyReq;
+    // http-proxy's own timeout handler aborts the request; this one remembers why it failed.
+    proxyReq.once('timeout', () => {
+      context.timedOut = true;
+    });
+  }
+
+  #onProxyRes(proxyRes: IncomingMessage, req: ProxiedRequest, res: ServerResponse): void {
+    const context = req[CONTEXT];
+    if (context === undefined || context.done) {
+      proxyRes.destroy();
+      return;
+    }
+    const status = proxyRes.statusCode ?? 502;
+    const { upstream } = context;
+    // 502/503/504 mean "the service is not working"; a 500 is usually one bad request, and must
+    // not let a single broken URL open the circuit for everyone.
+    const gatewayFailure = status === 502 || status === 503 || status === 504;
+    this.#settleBreaker(context, gatewayFailure ? 'failed' : 'succeeded');
+    if (status >= 500) this.#deps.metrics.upstreamError(upstream.upstream.name, `status-${status}`);
+
+    if (status >= 500 && this.#mayFallBack(context)) {
+      proxyRes.resume();
+      this.#fallBack(req, res, context, `status-${status}`);
+      return;
+    }
+
+    context.proxyRes = proxyRes;
+    const headers = endToEndResponseHeaders(proxyRes.rawHeaders, proxyRes.headers.connection);
+    if (REDIRECT_STATUSES.has(status) && proxyRes.headers.location !== undefined) rewriteLocation(headers, upstream.upstream.origin, req);
+    this.#addOwnHeaders(headers, context, proxyRes.headers['x-request-id'] === undefined);
+    res.writeHead(status, proxyRes.statusMessage, headers);
+    proxyRes.on('data', (chunk: Buffer) => {
+      context.bytes += chunk.length;
+    });
+    proxyRes.on('error', () => res.destroy());
+    proxyRes.pipe(res);
+  }
+
+  #mayFallBack(context: RequestContext): boolean {
+    return context.canFallback && !context.upstream.isLegacy && context.fallbackReason === undefined;
+  }
+
+  #fallBack(req: IncomingMessage, res: ServerResponse, context: RequestContext, reason: FailureReason): void {
+    context.fallbackReason = reason;
+    context.upstream = context.active.legacy;
+    context.retried = false;
+    this.#deps.metrics.fallback(context.route.id, reason);
+    this.#send(req, res, context);
+  }
+
+  #failed(req: IncomingMessage, res: ServerResponse, context: RequestContext, reason: FailureReason, failure: Error & { code?: string; status?: number | undefined }): void {
+    context.failure = `${failure.code ?? 'ERROR'}: ${failure.message}`;
+    if (res.headersSent || res.destroyed) {
+      // Failed mid-body: the only honest signal left is to cut the connection.
+      res.destroy();
+      return;
+    }
+    if (this.#mayFallBack(context)) {
+      this.#fallBack(req, res, context, reason);
+      return;
+    }
+    const status = failure.status ?? 502;
+    const own: string[] = [];
+    this.#addOwnHeaders(own, context, true);
+    sendErrorResponse(res, status, context.path, req.headers.accept, context.requestId, own);
+  }
+
+  #addOwnHeaders(headers: string[], context: RequestContext, withRequestId: boolean): void {
+    if (context.active.table.settings.routeHeaders) headers.push('X-Strangler-Route', context.route.id, 'X-Strangler-Target', context.upstream.upstream.name);
+    if (context.fallbackReason !== undefined) headers.push('X-Strangler-Fallback', context.fallbackReason);
+    if (withRequestId) headers.push('X-Request-Id', context.requestId);
+  }
+
+  #settleBreaker(context: RequestContext, outcome: 'succeeded' | 'failed' | 'abandoned'): void {
+    if (!context.breakerPending) return;
+    context.breakerPending = false;
+    context.upstream.breaker[outcome]();
+  }
+
+  #finished(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
+    context.done = true;
+    const completed = res.writableFinished;
+    if (!completed) {
+      // The client went away. Tear down both upstream legs so neither the socket nor the buffered
+      // response outlives it: http-proxy 1.18 only aborts on the request's 'aborted' event, which
+      // Node no longer emits once the request body has been read (http-proxy issue #1586).
+      context.proxyReq?.destroy();
+      context.proxyRes?.destroy();
+      this.#settleBreaker(context, 'abandoned');
+    }
+    (req as ProxiedRequest)[CONTEXT] = undefined;
+    // 499: nginx's "client closed request", so aborted requests stand apart in dashboards.
+    const status = completed ? res.statusCode : 499;
+    const ms = performance.now() - context.started;
+    const target = context.upstream.upstream.name;
+    this.#deps.metrics.request(context.route.id, target, context.route.mode, status, ms / 1000);
+    this.#log.info(
+      {
+        reqId: context.requestId,
+        method: req.method,
+        path: context.path,
+        route: context.route.id,
+        target,
+        mode: context.route.mode,
+        status,
+        ms: Math.round(ms * 100) / 100,
+        bytes: context.bytes,
+        fallback: context.fallbackReason,
+        err: context.failure,
+      },
+      'request',
+    );
+  }
+}
+
+/** X-Forwarded-For/-Proto/-Host: appended to what an earlier proxy (a load balancer) sent. */
+function appendForwarded(req: IncomingMessage): void {
+  const headers = req.headers;
+  const remote = req.socket.remoteAddress ?? '';
+  const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const forwardedFor = headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${remote}` : remote;
+  const forwardedProto = headers['x-forwarded-proto'];
+  headers['x-forwarded-proto'] = forwardedProto ? `${String(forwardedProto)}, ${proto}` : proto;
+  const host = headers.host;
+  if (host !== undefined) {
+    const forwardedHost = headers['x-forwarded-host'];
+    headers['x-forwarded-host'] = forwardedHost ? `${String(forwardedHost)}, ${host}` : host;
+  }
+}
+
+/**
+ * A redirect that points back at the upstream's own origin (an extracted service only knows its
+ * own address) is rewritten to the origin the shopper used. Redirects anywhere else (a payment
+ * provider, say) pass untouched.
+ */
+function rewriteLocation(headers: string[], upstreamOrigin: string, req: IncomingMessage): void {
+  const host = req.headers.host;
+  if (host === undefined) return;
+  for (let index = 0; index < headers.length; index += 2) {
+    if ((headers[index] as string).toLowerCase() !== 'location') continue;
+    const location = headers[index + 1] as string;
+    const next = location.charAt(upstreamOrigin.length);
+    if (location.startsWith(upstreamOrigin) && (next === '' || next === '/' || next === '?' || next === '#')) {
+      const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+      headers[index + 1] = `${proto}://${host}${location.slice(upstreamOrigin.length)}`;
+    }
+  }
+}
