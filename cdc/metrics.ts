@@ -1,0 +1,57 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The bridge's Prometheus metrics, on a registry of its own (two bridges in one test process
+ * must not share counters).
+ */
+export class CdcMetrics {
+  readonly registry = new Registry();
+  readonly events = new Counter({
+    name: 'cdc_events_total',
+    help: 'Change events confirmed by the broker, by table and operation',
+    labelNames: ['table', 'op'] as const,
+    registers: [this.registry],
+  });
+  readonly publishLatency = new Histogram({
+    name: 'cdc_publish_latency_seconds',
+    help: 'From publishing an event to the broker confirm',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly commitToConfirm = new Histogram({
+    name: 'cdc_commit_to_confirm_seconds',
+    help: 'From the commit in PostgreSQL to the broker confirm of the transaction\'s last event',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly slotLagBytes = new Gauge({
+    name: 'cdc_slot_lag_bytes',
+    help: 'WAL bytes between the server\'s current position and the slot\'s confirmed position',
+    registers: [this.registry],
+  });
+  readonly slotLagSeconds = new Gauge({
+    name: 'cdc_slot_lag_seconds',
+    help: 'Age of the oldest committed transaction not yet confirmed by the broker',
+    registers: [this.registry],
+  });
+  readonly retainedWalBytes = new Gauge({
+    name: 'cdc_retained_wal_bytes',
+    help: 'WAL bytes the server keeps for the slot',
+    registers: [this.registry],
+  });
+  readonly active = new Gauge({
+    name: 'cdc_active',
+    help: '1 when this bridge streams, 0 when it waits as a standby or reconnects',
+    registers: [this.registry],
+  });
+  readonly reconnects = new Counter({
+    name: 'cdc_reconnects_total',
+    help: 'Streaming sessions ended by a transient failure',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,131 @@
+import amqp from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Channel } from 'amqplib';
+import type { Logger } from '../../platform/logger.ts';
+import type { PublishableEvent } from '../events/change-event.ts';
+import { CdcErrors, classifyBrokerError } from '../errors.ts';
+
+export interface Topology {
+  /** Durable topic exchange the events go to (default `legacy.cdc`). */
+  exchange: string;
+  /** RabbitMQ stream bound with `#` that keeps the whole history for replay (default `legacy.cdc.log`). */
+  streamQueue: string;
+  /** Stream retention by age, RabbitMQ's x-max-age syntax ("7D", "24h"); empty = no limit. */
+  streamMaxAge: string;
+  /** Stream retention by size in bytes; 0 = no limit. */
+  streamMaxLengthBytes: number;
+}
+
+export const DEFAULT_TOPOLOGY: Topology = Object.freeze({
+  exchange: 'legacy.cdc',
+  streamQueue: 'legacy.cdc.log',
+  streamMaxAge: '7D',
+  streamMaxLengthBytes: 5_000_000_000,
+});
+
+/** Declares the exchange and the history stream; idempotent. */
+export async function declareTopology(channel: Channel, topology: Topology): Promise<void> {
+  await channel.assertExchange(topology.exchange, 'topic', { durable: true });
+  const args: Record<string, unknown> = { 'x-queue-type': 'stream' };
+  if (topology.streamMaxAge) args['x-max-age'] = topology.streamMaxAge;
+  if (topology.streamMaxLengthBytes > 0) args['x-max-length-bytes'] = topology.streamMaxLengthBytes;
+  await channel.assertQueue(topology.streamQueue, { durable: true, arguments: args });
+  await channel.bindQueue(topology.streamQueue, topology.exchange, '#');
+}
+
+export interface PublisherOptions {
+  amqpUrl: string;
+  topology: Topology;
+  logger: Logger;
+  /** Shows in RabbitMQ's connection list (`rabbitmqctl list_connections user_provided_name`). */
+  connectionName: string;
+  /** Called once when the connection or channel is lost or the broker refuses a message. */
+  onFailure: (error: Error) => void;
+}
+
+/**
+ * Publishes change events on a confirm channel. Each publish is confirmed (or refused)
+ * asynchronously by the broker; the caller learns of it through the callback and only then
+ * counts the event as safe.
+ */
+export class Publisher {
+  private failed = false;
+
+  private constructor(
+    private readonly connection: ChannelModel,
+    private readonly channel: ConfirmChannel,
+    private readonly options: PublisherOptions,
+  ) {}
+
+  static async connect(options: PublisherOptions): Promise<Publisher> {
+    let connection: ChannelModel;
+    try {
+      connection = await amqp.connect(options.amqpUrl, { clientProperties: { connection_name: options.connectionName } });
+    } catch (error) {
+      throw classifyBrokerError(options.amqpUrl, error) ?? CdcErrors.brokerConnectionLost(error);
+    }
+    try {
+      const channel = await connection.createConfirmChannel();
+      await declareTopology(channel, options.topology);
+      const publisher = new Publisher(connection, channel, options);
+      connection.on('error', (error: Error) => publisher.fail(error));
+      connection.on('close', () => publisher.fail(new Error('connection closed')));
+      channel.on('error', (error: Error) => publisher.fail(error));
+      channel.on('close', () => publisher.fail(new Error('channel closed')));
+      return publisher;
+    } catch (error) {
+      await connection.close().catch(() => undefined);
+      throw classifyBrokerError(options.amqpUrl, error) ?? CdcErrors.brokerConnectionLost(error);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.options.onFailure(CdcErrors.brokerConnectionLost(error));
+  }
+
+  /**
+   * Publishes one event; `onConfirm` runs when the broker confirmed it. Resolves when the
+   * channel can take more (the socket buffer drained), which is the first level of backpressure.
+   */
+  async publish(event: PublishableEvent, onConfirm: () => void): Promise<void> {
+    if (this.failed) throw CdcErrors.brokerConnectionLost(new Error('the publisher already failed'));
+    const table = `${event.event.source.schema}.${event.event.source.table}`;
+    const writable = this.channel.publish(
+      this.options.topology.exchange,
+      event.routingKey,
+      event.body,
+      {
+        persistent: true,
+        contentType: 'application/json',
+        messageId: event.messageId,
+        timestamp: Math.floor(event.event.source.ts_ms / 1000),
+        type: `${event.routingKey}.${event.event.op}`,
+        headers: {
+          table,
+          op: event.event.op,
+          server: event.event.source.name,
+          commit_lsn: event.commitLsn.toString(),
+          position: event.position,
+          key: event.key === null ? null : JSON.stringify(event.key),
+        },
+      },
+      (error: unknown) => {
+        if (error) this.fail(error instanceof Error ? error : CdcErrors.brokerNack(event.messageId));
+        else onConfirm();
+      },
+    );
+    if (!writable) await new Promise<void>((resolve) => this.channel.once('drain', () => resolve()));
+  }
+
+  /** Waits until every publish so far is confirmed (throws when one was refused or the channel died). */
+  async waitForConfirms(): Promise<void> {
+    await this.channel.waitForConfirms();
+  }
+
+  async close(): Promise<void> {
+    this.failed = true;
+    await this.channel.close().catch(() => undefined);
+    await this.connection.close().catch(() => undefined);
+  }
+}
