@@ -2,14 +2,11 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import pg from 'pg';
 import { silentLogger } from '../../platform/logger.ts';
-import express from 'express';
-import compression from 'compression';
-import { pricesRouter } from '../api/prices-router.ts';
-import { magentoErrorHandler } from '../api/magento-error.ts';
+import { createLegacyApp } from '../app.ts';
 
 /**
- * The legacy app on an ephemeral port against a test database, with a clock the test can move.
- * Test support for the price API and storefront tests.
+ * The whole legacy app (createLegacyApp) on an ephemeral port against a test database, with a
+ * clock the test can move. Test support for the price API and storefront tests.
  */
 export interface LegacyTestServer {
   baseUrl: string;
@@ -21,13 +18,7 @@ export interface LegacyTestServer {
 export async function startLegacyTestServer(databaseUrl: string, now: Date): Promise<LegacyTestServer> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 5 });
   let current = now;
-  const deps = { pool, logger: silentLogger(), clock: () => current };
-  // TEMPORARY: mirrors createLegacyApp while products-router.ts is still being written.
-  const app = express();
-  app.use(compression());
-  app.use('/rest/V1', express.json());
-  app.use('/rest/V1', pricesRouter(deps));
-  app.use(magentoErrorHandler(deps.logger));
+  const app = createLegacyApp({ pool, logger: silentLogger(), clock: () => current });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
