@@ -32,45 +32,44 @@ export class ProxyMetrics {
     this.#upstreamErrors = new Counter({ name: 'strangler_proxy_upstream_errors_total', help: 'Upstream failures by kind: error, timeout, status (502/503/504), circuit-open.', labelNames: ['upstream', 'kind'], registers });
     this.#fallbacks = new Counter({ name: 'strangler_proxy_fallbacks_total', help: 'Requests answered by legacy because the target failed.', labelNames: ['route', 'reason'], registers });
     this.#reloads = new Counter({ name: 'strangler_proxy_route_table_reloads_total', help: 'Route table loads by result (applied, unchanged, invalid).', labelNames: ['result'], registers });
-    const self = this;
-    new Gauge({
+    const circuits: Gauge<'upstream'> = new Gauge({
       name: 'strangler_proxy_circuit_state',
       help: 'Circuit breaker state per upstream: 0 closed, 0.5 half-open, 1 open.',
       labelNames: ['upstream'],
       registers,
-      collect() {
-        this.reset();
-        for (const { upstream, state } of self.#circuitStates()) this.set({ upstream }, state === 'closed' ? 0 : state === 'open' ? 1 : 0.5);
+      collect: () => {
+        circuits.reset();
+        for (const { upstream, state } of this.#circuitStates()) circuits.set({ upstream }, state === 'closed' ? 0 : state === 'open' ? 1 : 0.5);
       },
     });
-    new Gauge({
+    const shares: Gauge<'upstream'> = new Gauge({
       name: 'strangler_proxy_upstream_traffic_share',
       help: 'Share of proxied requests served by each upstream since the proxy started (0..1).',
       labelNames: ['upstream'],
       registers,
-      collect() {
-        this.reset();
-        const total = [...self.#served.values()].reduce((sum, count) => sum + count, 0);
-        for (const [upstream, count] of self.#served) this.set({ upstream }, total === 0 ? 0 : count / total);
+      collect: () => {
+        shares.reset();
+        const total = [...this.#served.values()].reduce((sum, count) => sum + count, 0);
+        for (const [upstream, count] of this.#served) shares.set({ upstream }, total === 0 ? 0 : count / total);
       },
     });
-    new Gauge({
+    const migrated: Gauge = new Gauge({
       name: 'strangler_proxy_migrated_share',
       help: "The migration's progress in one number: share of requests served by extracted services rather than legacy (0..1).",
       registers,
-      collect() {
-        const total = [...self.#served.values()].reduce((sum, count) => sum + count, 0);
-        this.set(total === 0 ? 0 : (total - (self.#served.get('legacy') ?? 0)) / total);
+      collect: () => {
+        const total = [...this.#served.values()].reduce((sum, count) => sum + count, 0);
+        migrated.set(total === 0 ? 0 : (total - (this.#served.get('legacy') ?? 0)) / total);
       },
     });
-    new Gauge({
+    const loaded: Gauge<'version'> = new Gauge({
       name: 'strangler_proxy_route_table_loaded_timestamp_seconds',
       help: 'When the live route table was loaded; its version is the label.',
       labelNames: ['version'],
       registers,
-      collect() {
-        this.reset();
-        if (self.#tableInfo.version) this.set({ version: self.#tableInfo.version }, self.#tableInfo.loadedAt / 1000);
+      collect: () => {
+        loaded.reset();
+        if (this.#tableInfo.version) loaded.set({ version: this.#tableInfo.version }, this.#tableInfo.loadedAt / 1000);
       },
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'strangler_proxy_' });
