@@ -1,0 +1,209 @@
+import amqp from 'amqplib';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Logger } from '../../platform/logger.ts';
+import { StranglerError, messageOf } from '../../platform/errors.ts';
+import { routingKeyOf } from '../events/change-event.ts';
+import { parseCaptureTable } from '../capture-table.ts';
+import type { Lsn } from '../offsets/lsn.ts';
+import { ATTEMPT_HEADER, comparePositions, parseReceivedChange, type ChangePosition, type ReceivedChange } from './received-change.ts';
+
+export interface ChangeConsumerOptions {
+  amqpUrl: string;
+  /** The service's own durable quorum queue, e.g. `pricing.cdc`. */
+  queue: string;
+  /** Source tables the service needs (`name` or `schema.name`); each becomes a binding. */
+  tables: string[];
+  /** Called for each change, one at a time, in delivery order. Resolve only after your transaction committed. */
+  handler: (change: ReceivedChange) => Promise<void>;
+  logger: Logger;
+  /** Default `legacy.cdc`. */
+  exchange?: string;
+  /** The bridge's logical server name (first part of the routing key). Default `legacy`. */
+  serverName?: string;
+  /** Unacknowledged messages the broker may send ahead. Default 100. */
+  prefetch?: number;
+  /** Attempts before a message is dead-lettered to `<queue>.dead`. Default 5. */
+  maxAttempts?: number;
+  /** Delay before retry n is `min(maxMs, initialMs · 2^(n−1))`. Default 500 ms, 30 s. */
+  retryBackoff?: { initialMs: number; maxMs: number };
+  connectionName?: string;
+}
+
+export interface AppliedMark {
+  position: ChangePosition;
+  /** Commit time of that change in the source, milliseconds since the epoch. */
+  commitTimeMs: number;
+}
+
+/**
+ * The consumer kit: follows the CDC exchange for one service.
+ *
+ * - Declares the service's durable quorum queue bound to `<server>.<schema>.<table>` for the
+ *   tables it needs, plus `<queue>.retry` (delays) and `<queue>.dead` (poison messages).
+ * - Validates every message (zod) into a typed ReceivedChange; an invalid one is dead-lettered
+ *   at once.
+ * - Calls the handler one message at a time and acknowledges only after it resolved.
+ * - When the handler throws, the message is re-published to `<queue>.retry` with a growing
+ *   per-message TTL, after which RabbitMQ dead-letters it back into the queue; the original is
+ *   acknowledged, so one failing row never blocks the rest. After `maxAttempts` it goes to
+ *   `<queue>.dead` with the error in its headers. The copy is confirmed by the broker before
+ *   the original is acknowledged: a message is never lost between the two.
+ * - Because retries (and the bridge's at-least-once re-publishing) reorder and repeat
+ *   messages, handlers pair it with AppliedPositions, which skips anything not newer than what
+ *   was applied to the row.
+ */
+export class ChangeConsumer {
+  private connection: ChannelModel | undefined;
+  private channel: ConfirmChannel | undefined;
+  private consumerTag: string | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private applied: AppliedMark | null = null;
+  private readonly log: Logger;
+  private readonly exchange: string;
+  private readonly maxAttempts: number;
+  private readonly backoff: { initialMs: number; maxMs: number };
+  private stopped = false;
+  private counters = { handled: 0, retried: 0, deadLettered: 0 };
+
+  private constructor(private readonly options: ChangeConsumerOptions) {
+    this.log = options.logger.child({ component: 'cdc-consumer', queue: options.queue });
+    this.exchange = options.exchange ?? 'legacy.cdc';
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.backoff = options.retryBackoff ?? { initialMs: 500, maxMs: 30_000 };
+  }
+
+  static async start(options: ChangeConsumerOptions): Promise<ChangeConsumer> {
+    const consumer = new ChangeConsumer(options);
+    await consumer.connect();
+    return consumer;
+  }
+
+  get deadLetterQueue(): string {
+    return `${this.options.queue}.dead`;
+  }
+
+  get retryQueue(): string {
+    return `${this.options.queue}.retry`;
+  }
+
+  /** Routing keys the queue is bound with. */
+  get bindings(): string[] {
+    const server = this.options.serverName ?? 'legacy';
+    return this.options.tables.map((text) => {
+      const table = parseCaptureTable(text);
+      return routingKeyOf(server, table.schema, table.name);
+    });
+  }
+
+  /** The newest change the handler completed, by source position (null before the first). */
+  get lastApplied(): AppliedMark | null {
+    return this.applied;
+  }
+
+  get lastAppliedLsn(): Lsn | null {
+    return this.applied?.position.commitLsn ?? null;
+  }
+
+  get stats(): Readonly<{ handled: number; retried: number; deadLettered: number }> {
+    return { ...this.counters };
+  }
+
+  private async connect(): Promise<void> {
+    const { queue } = this.options;
+    this.connection = await amqp.connect(this.options.amqpUrl, {
+      clientProperties: { connection_name: this.options.connectionName ?? `cdc-consumer:${queue}` },
+    });
+    this.connection.on('error', (error: Error) => this.log.warn({ err: error }, 'AMQP connection error'));
+    const channel = await this.connection.createConfirmChannel();
+    this.channel = channel;
+    await channel.assertExchange(this.exchange, 'topic', { durable: true });
+    await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await channel.assertQueue(this.deadLetterQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    // Classic, because per-message TTL drives the delay; expired messages go back to the queue.
+    await channel.assertQueue(this.retryQueue, {
+      durable: true,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
+    });
+    for (const key of this.bindings) await channel.bindQueue(queue, this.exchange, key);
+    await channel.prefetch(this.options.prefetch ?? 100);
+    const { consumerTag } = await channel.consume(queue, (message) => {
+      if (!message) return;
+      // One at a time, in delivery order.
+      this.chain = this.chain.then(() => this.handle(message));
+    });
+    this.consumerTag = consumerTag;
+    this.log.info({ bindings: this.bindings }, 'following CDC changes');
+  }
+
+  private async handle(message: ConsumeMessage): Promise<void> {
+    const channel = this.channel;
+    if (!channel || this.stopped) return;
+    let change: ReceivedChange;
+    try {
+      change = parseReceivedChange(message);
+    } catch (error) {
+      await this.deadLetter(message, error, 1);
+      return;
+    }
+    try {
+      await this.options.handler(change);
+    } catch (error) {
+      if (change.attempt >= this.maxAttempts) await this.deadLetter(message, error, change.attempt);
+      else await this.retry(message, error, change.attempt);
+      return;
+    }
+    channel.ack(message);
+    this.counters.handled += 1;
+    const mark = { position: change.position, commitTimeMs: change.event.source.ts_ms };
+    if (!this.applied || comparePositions(mark.position, this.applied.position) > 0) this.applied = mark;
+  }
+
+  private async retry(message: ConsumeMessage, error: unknown, attempt: number): Promise<void> {
+    const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (attempt - 1));
+    this.log.warn({ err: error, messageId: message.properties.messageId, attempt, retryInMs: delay }, 'CDC handler failed; will retry');
+    await this.republish(this.retryQueue, message, { [ATTEMPT_HEADER]: attempt + 1, 'x-cdc-last-error': messageOf(error) }, String(delay));
+    this.counters.retried += 1;
+  }
+
+  private async deadLetter(message: ConsumeMessage, error: unknown, attempt: number): Promise<void> {
+    this.log.error(
+      { err: error, messageId: message.properties.messageId, attempt, deadLetterQueue: this.deadLetterQueue },
+      'CDC message dead-lettered',
+    );
+    await this.republish(this.deadLetterQueue, message, {
+      [ATTEMPT_HEADER]: attempt,
+      'x-cdc-error': messageOf(error),
+      'x-cdc-error-code': error instanceof StranglerError ? error.code : 'CDC_HANDLER_FAILED',
+      'x-cdc-original-routing-key': message.fields.routingKey,
+    });
+    this.counters.deadLettered += 1;
+  }
+
+  /** Sends a copy to `queue`, waits for the broker's confirm, then acknowledges the original. */
+  private async republish(queue: string, message: ConsumeMessage, headers: Record<string, unknown>, expiration?: string): Promise<void> {
+    const channel = this.channel!;
+    await new Promise<void>((resolve, reject) => {
+      channel.sendToQueue(
+        queue,
+        message.content,
+        {
+          ...message.properties,
+          persistent: true,
+          expiration,
+          headers: { ...(message.properties.headers ?? {}), ...headers },
+        },
+        (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()),
+      );
+    });
+    channel.ack(message);
+  }
+
+  /** Stops consuming, lets the message in hand finish, and closes the connection. */
+  async stop(): Promise<void> {
+    if (this.consumerTag) await this.channel?.cancel(this.consumerTag).catch(() => undefined);
+    await this.chain.catch(() => undefined);
+    this.stopped = true;
+    await this.channel?.close().catch(() => undefined);
+    await this.connection?.close().catch(() => undefined);
+  }
+}
