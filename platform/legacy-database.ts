@@ -40,9 +40,8 @@ export async function prepareLegacyDatabase(options: {
     await captureSetup.prepareCapture({ databaseUrl: options.databaseUrl, logger: options.logger, ...options.capture });
     log.info('CDC publication and replication slot ready');
   }
+  // The seed says itself whether it wrote the catalog or found one there.
   const seed = await seedLegacy(options.databaseUrl, { products: options.products, logger: options.logger });
-  if (seed.seeded) log.info({ products: seed.products, ms: seed.ms }, 'seeded the legacy catalog');
-  else log.info('the legacy catalog is already there; not seeding');
   return { migrations, capturePrepared: Boolean(captureSetup), seed };
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseRouteTable } from '../proxy/routes/route-table.ts';
 
 // docker-compose.yml cannot be started here (no Docker engine), so it is checked the way a
 // reviewer would: every service's environment matches what its code reads, and images, ports,
@@ -20,6 +21,8 @@ interface ComposeService {
   healthcheck?: { test?: string[] | string; disable?: boolean };
   volumes?: string[];
   restart?: string;
+  /** Variables the code reads whose defaults fit a compose run: documented, deliberately unset. */
+  'x-optional-env'?: string[];
 }
 
 interface ComposeFile {
@@ -78,8 +81,9 @@ function importTree(entry: string): string[] {
 
 /**
  * The environment variables the code reads: `process.env.X`, `process.env['X']`,
- * `const { X } = process.env`, and, when a file hands the whole environment to a schema
- * (`schema.parse(process.env)`), the UPPER_SNAKE keys of that tree's zod objects.
+ * `const { X } = process.env`, and, when a file hands the whole environment on
+ * (`schema.parse(process.env)`, `configFromEnv(process.env)`), what the tree reads from it:
+ * `env.X`, `env['X']`, `number('X')`-style helpers and the UPPER_SNAKE keys of zod objects.
  */
 function variablesRead(entry: string): Set<string> {
   const names = new Set<string>();
@@ -99,12 +103,21 @@ function variablesRead(entry: string): Set<string> {
   }
   if (wholeEnvironment) {
     for (const file of files) {
-      const source = readFileSync(file, 'utf8');
+      const source = readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '');
+      for (const match of source.matchAll(/\benv\.([A-Z][A-Z0-9_]*)\b/g)) names.add(match[1] as string);
+      for (const match of source.matchAll(/\benv\[\s*['"`]([A-Z][A-Z0-9_]*)['"`]\s*\]/g)) names.add(match[1] as string);
+      for (const match of source.matchAll(/\b[a-z]\w*\(\s*'([A-Z][A-Z0-9]*_[A-Z0-9_]+)'\s*\)/g)) names.add(match[1] as string);
       if (!source.includes('z.object(')) continue;
-      for (const match of source.matchAll(/^\s*([A-Z][A-Z0-9_]+)\s*:\s*(?:z\.|[a-zA-Z]+[,(])/gm)) names.add(match[1] as string);
+      for (const match of source.matchAll(/^\s*([A-Z][A-Z0-9_]+)\s*:\s*(?:z\.|[a-zA-Z]+[,(.])/gm)) names.add(match[1] as string);
     }
   }
   return names;
+}
+
+/** `${VAR}` and `${VAR:-default}` in a routes file: the proxy expands them from its environment. */
+function variablesInRoutesFile(file: string): Set<string> {
+  const text = readFileSync(path.join(ROOT, file), 'utf8').replace(/#.*$/gm, '');
+  return new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}/g)].map((match) => match[1] as string));
 }
 
 function hostPort(mapping: string): string {
@@ -150,15 +163,17 @@ describe('docker-compose.yml', () => {
     (_name, service) => {
       const entry = entryOf(service);
       expect(existsSync(path.join(ROOT, entry)), `${entry} exists`).toBe(true);
-      const read = [...variablesRead(entry)].sort();
-      const set = Object.keys(environmentOf(service)).sort();
-      expect(set).toEqual(read);
+      const env = environmentOf(service);
+      const read = variablesRead(entry);
+      if (env.ROUTES_FILE) for (const name of variablesInRoutesFile(env.ROUTES_FILE)) read.add(name);
+      const declared = [...Object.keys(env), ...(service['x-optional-env'] ?? [])].sort();
+      expect(declared).toEqual([...read].sort());
     },
   );
 
   it('every depends_on names a service, waits for health only where there is a healthcheck, and for one-shot jobs to finish', () => {
     for (const [name, service] of services) {
-      const dependencies = Array.isArray(service.depends_on)
+      const dependencies: Record<string, { condition?: string }> = Array.isArray(service.depends_on)
         ? Object.fromEntries(service.depends_on.map((dependency) => [dependency, {}]))
         : (service.depends_on ?? {});
       for (const [dependency, { condition }] of Object.entries(dependencies)) {
@@ -192,6 +207,26 @@ describe('docker-compose.yml', () => {
       const test = [service.healthcheck?.test ?? []].flat().join(' ');
       if (service.restart !== 'no') expect(listening.some((port) => test.includes(`:${port}/`)), `${name}'s healthcheck`).toBe(true);
     }
+  });
+
+  it("gives the proxy a routes file with exactly the repository's routes, its upstreams reached by service name", () => {
+    const proxy = compose.services.proxy;
+    expect(proxy, 'a proxy service').toBeDefined();
+    const file = environmentOf(proxy ?? {}).ROUTES_FILE as string;
+    // The proxy itself accepts it (as `strangler routes check` would).
+    expect(() => parseRouteTable(readFileSync(path.join(ROOT, file), 'utf8'), { file, env: {} })).not.toThrow();
+    const dockerRoutes = parse(readFileSync(path.join(ROOT, file), 'utf8')) as { upstreams: Record<string, { url: string }>; routes: unknown };
+    const routes = parse(readFileSync(path.join(ROOT, 'routes.yaml'), 'utf8')) as { upstreams: Record<string, unknown>; routes: unknown };
+    expect(dockerRoutes.routes).toEqual(routes.routes);
+    expect(Object.keys(dockerRoutes.upstreams).sort()).toEqual(Object.keys(routes.upstreams).sort());
+    for (const [name, upstream] of Object.entries(dockerRoutes.upstreams)) {
+      expect(upstream.url).toMatch(new RegExp(`^http://${name}:\\d+$`));
+      // The proxy container reaches the other containers by name, on the port they listen on.
+      const target = compose.services[name];
+      if (target) expect(Object.values(environmentOf(target))).toContain(new URL(upstream.url).port);
+    }
+    // The mount makes a live edit reach the running proxy.
+    expect((proxy?.volumes ?? []).some((volume) => file.startsWith(volume.split(':')[1]?.replace(/^\/app\//, '') ?? '\0'))).toBe(true);
   });
 
   it('declares the named volumes it mounts', () => {
