@@ -67,7 +67,11 @@
     return Promise.all(Array.prototype.map.call(boxes, refresh));
   }
 
-  if (typeof window !== 'undefined') window.priceBoxes = { refreshAll: refreshAll, formatPrice: formatPrice };
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', refreshAll);
-  else refreshAll();
+  var ready = document.readyState === 'loading'
+    ? new Promise(function (resolve) {
+      document.addEventListener('DOMContentLoaded', function () { resolve(refreshAll()); });
+    })
+    : refreshAll();
+  // `ready` settles once every box on the page has its REST figures (or kept its fallback).
+  window.priceBoxes = { refreshAll: refreshAll, formatPrice: formatPrice, ready: ready };
 })();
