@@ -2,19 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import express from 'express';
 import pg from 'pg';
 import { migrate } from '../../platform/migrations.ts';
 import { silentLogger } from '../../platform/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
 import { seedLegacy } from '../seed/seed.ts';
-import { productsRouter } from './products-router.ts';
-import { magentoErrorHandler } from './magento-error.ts';
+import { createLegacyApp } from '../app.ts';
 import type { MagentoProduct } from '../catalog/magento-product.ts';
 
-// The legacy app's catalog endpoints over real HTTP, against a seeded catalog of 200 products.
-// The app is mounted as createLegacyApp mounts it (JSON parser under /rest/V1, the router, then
-// Magento's error handler); createLegacyApp itself also needs the storefront, written elsewhere.
+// The legacy app's catalog endpoints over real HTTP (the whole app, as main.ts serves it),
+// against a seeded catalog of 200 products.
 const PRODUCTS = 200;
 const SEEDED_AT = new Date('2025-06-15T12:00:00Z');
 const NOT_FOUND = "The product that was requested doesn't exist. Verify the product and try again.";
@@ -33,10 +30,7 @@ beforeAll(async () => {
   await seedLegacy(db.url, { products: PRODUCTS, randomSeed: 7, logger: silentLogger(), now: SEEDED_AT });
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
   const deps = { pool, logger: silentLogger(), clock: () => now };
-  const app = express();
-  app.use('/rest/V1', express.json());
-  app.use('/rest/V1', productsRouter(deps));
-  app.use(magentoErrorHandler(deps.logger));
+  const app = createLegacyApp(deps);
   server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
