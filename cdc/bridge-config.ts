@@ -85,6 +85,9 @@ export function bridgeConfigFromEnv(env: NodeJS.ProcessEnv): BridgeConfig {
     heartbeatIntervalMs: number('CDC_HEARTBEAT_MS'),
     retainedWalWarningBytes: number('CDC_RETAINED_WAL_WARNING_BYTES'),
     maxInFlight: number('CDC_MAX_IN_FLIGHT'),
+    standbyPollMs: number('CDC_STANDBY_POLL_MS'),
+    backoffMaxMs: number('CDC_BACKOFF_MAX_MS'),
+    connectionName: env.CDC_CONNECTION_NAME || undefined,
   };
   for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
   return parseBridgeConfig(input as BridgeConfigInput);

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { Lsn } from '../offsets/lsn.ts';
 import type { ReceivedChange } from './received-change.ts';
 
