@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerDbCommands } from './db-commands.ts';
+import { registerLegacyCommands } from './legacy-commands.ts';
 import { registerUpCommand } from './up-command.ts';
 
 // The `strangler` command: thin, each subcommand calls into its component.
@@ -28,5 +29,6 @@ Documentation: README.md in the repository.
 
 registerUpCommand(program);
 registerDbCommands(program);
+registerLegacyCommands(program);
 
 await program.parseAsync(process.argv);
