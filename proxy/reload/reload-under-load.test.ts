@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routesFor, startProxy, startUpstream, type TestProxy, type TestUpstream } from '../test-kit.ts';
 
@@ -7,7 +7,7 @@ describe('reloading under concurrent load', () => {
   let pim: TestUpstream;
   let proxy: TestProxy;
   let release: (() => void)[] = [];
-  const respond = (name: string) => (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+  const respond = (name: string) => (req: IncomingMessage, res: ServerResponse) => {
     const finish = () => res.end(name);
     if (req.url?.endsWith('/hold')) release.push(finish);
     else finish();
