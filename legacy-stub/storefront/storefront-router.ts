@@ -26,6 +26,7 @@ const PRICE_BOX_SCRIPT = '/static/price-box.js';
  */
 export function storefrontRouter(deps: LegacyDeps): Router {
   const { pool } = deps;
+  const log = deps.logger.child({ component: 'storefront' });
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '64kb' });
 
@@ -107,7 +108,7 @@ export function storefrontRouter(deps: LegacyDeps): Router {
     }
     const customer = await authenticate(pool, email, password);
     if (!customer) {
-      deps.logger.info({ component: 'storefront' }, 'failed customer login');
+      log.info('failed customer login');
       return send(res, session, 'Customer Login', loginView(session.formKey, 'The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.', email), [], 401);
     }
     await inTransaction(pool, (client) => signIn(client, res, session, { customerId: customer.id, customerGroupId: customer.groupId }));
