@@ -1,0 +1,324 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+/**
+ * `npm run bench:proxy` — issue 3's benchmark. One static upstream (a child process), one load
+ * generator (autocannon, in this process), and side by side: direct, nginx, @fastify/http-proxy,
+ * bare http-proxy-middleware on node:http, and our proxy (proxy/main.ts as in production) with a
+ * 30-route table and request logging on (to /dev/null). Then: p99 at a fixed 1,000 req/s, ours
+ * vs direct; and 100 reloads of routes.yaml under load, counting failed requests.
+ */
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = 3;
+const CONNECTIONS = 50;
+const PATH = '/rest/V1/products/24-MB01';
+const work = mkdtempSync(join(tmpdir(), 'strangler-bench-proxy-'));
+const children: ChildProcess[] = [];
+
+interface Throughput {
+  name: string;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function main(): Promise<void> {
+  const load = loadavg();
+  console.log(`bench:proxy on ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${load.map((value) => value.toFixed(2)).join(' ')}`);
+  console.log(`${DURATION}s per target after ${WARMUP}s warm-up, ${CONNECTIONS} connections, GET ${PATH}\n`);
+
+  const ports = { upstream: await freePort(), nginx: await freePort(), fastify: await freePort(), hpm: await freePort(), ours: await freePort(), admin: await freePort() };
+  const upstream = `http://127.0.0.1:${ports.upstream}`;
+  await start('upstream', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/static-upstream.ts'], { PORT: String(ports.upstream) }, ports.upstream);
+
+  const results: Throughput[] = [];
+  results.push(await measure('direct', ports.upstream));
+
+  const nginx = await startNginx(ports.nginx, ports.upstream);
+  if (nginx) {
+    results.push(await measure('nginx (plain reverse proxy)', ports.nginx));
+    stop(nginx);
+  } else results.push({ name: 'nginx (unavailable)', requestsPerSecond: 0, p50: 0, p99: 0, errors: 0, non2xx: 0 });
+
+  const fastify = await start('fastify', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/fastify-proxy.ts'], { PORT: String(ports.fastify), UPSTREAM: upstream }, ports.fastify);
+  results.push(await measure('@fastify/http-proxy', ports.fastify));
+  stop(fastify);
+
+  const hpm = await start('hpm', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/hpm-proxy.ts'], { PORT: String(ports.hpm), UPSTREAM: upstream }, ports.hpm);
+  results.push(await measure('http-proxy-middleware, bare node:http', ports.hpm));
+  stop(hpm);
+
+  const routesFile = join(work, 'routes.yaml');
+  writeFileSync(routesFile, thirtyRoutes(ports.upstream, 'extracted'));
+  const token = 'bench-token';
+  const ours = await start('ours', process.execPath, ['--import', 'tsx', 'proxy/main.ts'], { PROXY_PORT: String(ports.ours), ADMIN_PORT: String(ports.admin), ROUTES_FILE: routesFile, STRANGLER_ADMIN_TOKEN: token, LOG_LEVEL: 'info' }, ports.ours, true);
+  results.push(await measure('strangler proxy (30 routes, logging on)', ports.ours));
+
+  const byName = (prefix: string) => results.find((result) => result.name.startsWith(prefix));
+  const oursResult = byName('strangler') as Throughput;
+  printThroughput(results, oursResult);
+
+  console.log('\nfixed rate 1,000 req/s for 10 s (keep-alive, high-resolution timing):');
+  const directFixed = await fixedRate(ports.upstream, 1000, 10);
+  const oursFixed = await fixedRate(ports.ours, 1000, 10);
+  console.log(table([
+    ['target', 'sent', 'failed', 'p50 ms', 'p99 ms', 'max ms'],
+    ['direct', String(directFixed.sent), String(directFixed.failed), directFixed.p50.toFixed(3), directFixed.p99.toFixed(3), directFixed.max.toFixed(3)],
+    ['strangler proxy', String(oursFixed.sent), String(oursFixed.failed), oursFixed.p50.toFixed(3), oursFixed.p99.toFixed(3), oursFixed.max.toFixed(3)],
+  ]));
+  const p99Overhead = oursFixed.p99 - directFixed.p99;
+  console.log(`p99 overhead: ${p99Overhead.toFixed(3)} ms (target ≤ 1 ms)`);
+
+  console.log('\n100 reloads of routes.yaml during load (alternating the hot route legacy ⇄ extracted):');
+  const reloads = await reloadsUnderLoad(ports.ours, ports.admin, token, routesFile, ports.upstream);
+  console.log(`requests ${reloads.requests}, errors ${reloads.errors}, non-2xx ${reloads.non2xx}, reloads applied ${reloads.applied}/${reloads.attempted}`);
+  stop(ours);
+
+  const fastifyResult = byName('@fastify');
+  const nginxResult = byName('nginx (plain');
+  const targets = {
+    vsFastify: { target: 1.0, ratio: fastifyResult ? oursResult.requestsPerSecond / fastifyResult.requestsPerSecond : null },
+    vsNginx: { target: 0.3, ratio: nginxResult ? oursResult.requestsPerSecond / nginxResult.requestsPerSecond : null },
+    p99OverheadMs: { target: 1, value: p99Overhead },
+    reloadFailures: { target: 0, value: reloads.errors + reloads.non2xx },
+  };
+  const met = {
+    vsFastify: targets.vsFastify.ratio !== null && targets.vsFastify.ratio >= 1.0,
+    vsNginx: targets.vsNginx.ratio !== null && targets.vsNginx.ratio >= 0.3,
+    p99: p99Overhead <= 1,
+    reloads: reloads.errors + reloads.non2xx === 0 && reloads.applied === reloads.attempted,
+  };
+  console.log(`\ntargets: ours ≥ 1.0× @fastify/http-proxy: ${fmtRatio(targets.vsFastify.ratio)} ${met.vsFastify ? 'MET' : 'NOT MET'}; ours ≥ 0.3× nginx: ${fmtRatio(targets.vsNginx.ratio)} ${met.vsNginx ? 'MET' : 'NOT MET'}; p99 @1k ≤ direct + 1 ms: ${met.p99 ? 'MET' : 'NOT MET'}; zero failures over 100 reloads: ${met.reloads ? 'MET' : 'NOT MET'}`);
+
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  const file = join(root, 'bench/results/proxy.json');
+  writeFileSync(
+    file,
+    `${JSON.stringify({ at: new Date().toISOString(), machine: { cores: cpus().length, model: cpus()[0]?.model, loadAverageAtStart: load, node: process.version }, settings: { durationSeconds: DURATION, warmupSeconds: WARMUP, connections: CONNECTIONS, path: PATH, nginxWorkers: 'auto' }, throughput: results, fixedRate: { ratePerSecond: 1000, direct: directFixed, ours: oursFixed, p99OverheadMs: p99Overhead }, reloads, targets, met }, null, 2)}\n`,
+  );
+  console.log(`\nwritten ${file}`);
+}
+
+function printThroughput(results: Throughput[], ours: Throughput): void {
+  console.log(table([
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'ours ÷ this'],
+    ...results.map((result) => [result.name, result.requestsPerSecond.toFixed(0), result.p50.toFixed(2), result.p99.toFixed(2), String(result.errors), String(result.non2xx), result.requestsPerSecond > 0 ? `${(ours.requestsPerSecond / result.requestsPerSecond).toFixed(2)}×` : '-']),
+  ]));
+}
+
+async function measure(name: string, port: number): Promise<Throughput> {
+  const url = `http://127.0.0.1:${port}${PATH}`;
+  await autocannon({ url, connections: CONNECTIONS, duration: WARMUP });
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
+  const throughput = { name, requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+  console.log(`  ${name}: ${throughput.requestsPerSecond.toFixed(0)} req/s`);
+  return throughput;
+}
+
+/** A steady request rate with sub-millisecond timing (autocannon rounds latencies to 1 ms). */
+async function fixedRate(port: number, perSecond: number, seconds: number): Promise<{ sent: number; failed: number; p50: number; p99: number; max: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const latencies: number[] = [];
+  let failed = 0;
+  let sent = 0;
+  const total = perSecond * seconds;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond));
+      while (sent < due) {
+        sent += 1;
+        const begin = performance.now();
+        inFlight.push(
+          new Promise<void>((done) => {
+            request({ host: '127.0.0.1', port, path: PATH, agent }, (res) => {
+              res.resume();
+              res.on('end', () => {
+                if (res.statusCode === 200) latencies.push(performance.now() - begin);
+                else failed += 1;
+                done();
+              });
+            })
+              .on('error', () => {
+                failed += 1;
+                done();
+              })
+              .end();
+          }),
+        );
+      }
+      if (sent >= total) resolve();
+      else setImmediate(tick);
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { sent, failed, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? 0 };
+}
+
+async function reloadsUnderLoad(port: number, adminPort: number, token: string, routesFile: string, upstreamPort: number) {
+  const load = autocannon({ url: `http://127.0.0.1:${port}${PATH}`, connections: 20, duration: 14 });
+  await sleep(1000);
+  let applied = 0;
+  for (let index = 0; index < 100; index += 1) {
+    writeFileSync(routesFile, thirtyRoutes(upstreamPort, index % 2 === 0 ? 'legacy' : 'extracted'));
+    const response = await fetch(`http://127.0.0.1:${adminPort}/reload`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const body = (await response.json()) as { result: string };
+    // The file watcher may have applied the edit a moment before POST /reload saw it: also fine.
+    if (body.result === 'applied' || body.result === 'unchanged') applied += 1;
+    await sleep(100);
+  }
+  const result = await load;
+  return { attempted: 100, applied, requests: result.requests.total, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+}
+
+/** 30 routes shaped like a real migration; the benchmarked path matches the 25th. */
+function thirtyRoutes(upstreamPort: number, hotMode: 'legacy' | 'extracted'): string {
+  const lines = [
+    'upstreams:',
+    `  legacy: { url: "http://127.0.0.1:${upstreamPort}" }`,
+    `  pim: { url: "http://127.0.0.1:${upstreamPort}", timeoutMs: 2000 }`,
+    '  pricing: { url: "http://127.0.0.1:9", timeoutMs: 2000 }',
+    'routes:',
+  ];
+  const filler = ['customer/account', 'checkout/cart', 'checkout/onepage', 'wishlist', 'sales/order', 'review/product', 'newsletter', 'contact', 'search/term', 'catalogsearch/result', 'cms/page', 'rest/V1/carts/mine', 'rest/V1/guest-carts', 'rest/V1/customers/me', 'rest/V1/orders', 'rest/V1/categories', 'rest/V1/cmsPage', 'rest/V1/directory/countries', 'rest/V1/store/storeConfigs', 'rest/V1/integration/customer/token', 'rest/V1/inventory/sources', 'rest/V1/coupons', 'rest/V1/invoices'];
+  filler.forEach((path, index) => lines.push(`  - id: route-${index}`, `    match: { path: "/${path}/*" }`, '    mode: legacy'));
+  lines.push('  - id: final-price', '    match: { method: GET, path: "/rest/V1/products/:sku/final-price" }', '    mode: canary', '    target: pricing', '    canary: { percent: 0, stickyBy: "cookie:PHPSESSID" }');
+  lines.push('  - id: product-by-sku', '    match: { method: [GET, HEAD], path: "/rest/V1/products/:sku" }', `    mode: ${hotMode}`, ...(hotMode === 'extracted' ? ['    target: pim', '    fallback: legacy'] : []));
+  lines.push('  - id: products-search', '    match: { method: GET, path: "/rest/V1/products", query: { "searchCriteria[pageSize]": "*" } }', '    mode: legacy');
+  lines.push('  - id: media', '    match: { path: "/media/*" }', '    mode: legacy');
+  lines.push('  - id: static', '    match: { path: "/static/*" }', '    mode: legacy');
+  lines.push('  - id: graphql', '    match: { method: [GET, POST], path: "/graphql" }', '    mode: legacy');
+  lines.push('  - id: everything-else', '    match: { path: "/*" }', '    mode: legacy');
+  return `${lines.join('\n')}\n`;
+}
+
+async function startNginx(port: number, upstreamPort: number): Promise<ChildProcess | undefined> {
+  const binary = findNginx() ?? installNginx();
+  if (!binary) return undefined;
+  const prefix = join(work, 'nginx');
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  const config = join(prefix, 'nginx.conf');
+  writeFileSync(
+    config,
+    `# Plain reverse proxy, Debian defaults where they matter (worker_processes auto), no access log.
+${process.getuid?.() === 0 ? 'user root;' : ''}
+worker_processes auto;
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fastcgi; uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; }
+  }
+}
+`,
+  );
+  return start('nginx', binary, ['-p', prefix, '-c', config], {}, port);
+}
+
+function findNginx(): string | undefined {
+  for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx']) {
+    try {
+      execFileSync(candidate, ['-v'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // try the next
+    }
+  }
+  return undefined;
+}
+
+function installNginx(): string | undefined {
+  console.log('nginx is missing: apt-get install -y nginx');
+  try {
+    try {
+      execFileSync('apt-get', ['install', '-y', '-q', 'nginx'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    } catch {
+      execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
+      execFileSync('apt-get', ['install', '-y', '-q', 'nginx'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    }
+  } catch (error) {
+    console.log(`could not install nginx (${(error as Error).message}); its row is left empty`);
+    return undefined;
+  }
+  return findNginx();
+}
+
+async function start(name: string, command: string, args: string[], env: Record<string, string>, port: number, quiet = false): Promise<ChildProcess> {
+  // Our proxy logs one line per request: to /dev/null here, as cheap as a log shipper's pipe.
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'inherit'] });
+  child.stdout?.resume();
+  children.push(child);
+  const deadline = Date.now() + 30_000;
+  while (!(await answers(port))) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`${name} did not start on port ${port}`);
+    await sleep(100);
+  }
+  return child;
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    request({ host: '127.0.0.1', port, path: PATH, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    })
+      .on('error', () => resolve(false))
+      .end();
+  });
+}
+
+function stop(child: ChildProcess): void {
+  if (child.exitCode === null) child.kill('SIGTERM');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_cell, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ')).join('\n');
+}
+
+function fmtRatio(ratio: number | null): string {
+  return ratio === null ? 'n/a' : `${ratio.toFixed(2)}×`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) stop(child);
+  rmSync(work, { recursive: true, force: true });
+}
