@@ -77,10 +77,10 @@ describe('the bridge under failure', () => {
     const bridge = inProcess(fixture, { heartbeatIntervalMs: 200 });
     await bridge.waitUntilActive();
     await fixture.query(`INSERT INTO not_captured (payload) SELECT repeat('x', 200) FROM generate_series(1, 5000)`);
-    const [{ lsn: afterWrite }] = await fixture.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    const afterWrite = (await fixture.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0]!.lsn;
     await eventually(async () => {
       const confirmed = await fixture.slotConfirmedFlush();
-      return confirmed !== null && !Lsn.parse(confirmed).isBefore(Lsn.parse(afterWrite!));
+      return confirmed !== null && !Lsn.parse(confirmed).isBefore(Lsn.parse(afterWrite));
     }, 10_000, 'the slot to move past the unrelated writes');
     expect(fixture.received).toHaveLength(0);
     await eventually(() => bridge.status().retainedWalBytes !== null, 5000, 'a retained WAL measurement');
