@@ -1,0 +1,79 @@
+import NodeCache from 'node-cache';
+import type { ProductFacts } from '../store/price-store.ts';
+import type { Invalidation } from '../sync/change-applier.ts';
+import type { PricingMetrics } from '../metrics.ts';
+
+/**
+ * node-cache in front of the store for the final-price hot path. It caches a sku's price facts
+ * (or "no such sku"), not answers: the rule runs on every request with the request's "now", so a
+ * special-price window still opens and closes at midnight for a cached product.
+ *
+ * Staleness: every applied change invalidates its skus after its transaction committed; the TTL
+ * bounds anything missed. A load that started before an invalidation of its sku is not cached
+ * (generation check), so a read racing a commit cannot put the old facts back.
+ */
+export class FactsCache {
+  private readonly cache: NodeCache;
+  private readonly generations = new Map<string, number>();
+  private flushes = 0;
+  private readonly loading = new Map<string, Promise<ProductFacts | null>>();
+
+  constructor(
+    private readonly options: { ttlSeconds: number; maxKeys?: number; metrics: PricingMetrics },
+  ) {
+    this.cache = new NodeCache({ stdTTL: options.ttlSeconds, checkperiod: Math.max(1, options.ttlSeconds), useClones: false, maxKeys: options.maxKeys ?? -1 });
+  }
+
+  async get(sku: string, load: (sku: string) => Promise<ProductFacts | null>): Promise<ProductFacts | null> {
+    const cached = this.cache.get<{ facts: ProductFacts | null }>(sku);
+    if (cached !== undefined) {
+      this.options.metrics.cacheLookups.inc({ result: 'hit' });
+      return cached.facts;
+    }
+    this.options.metrics.cacheLookups.inc({ result: 'miss' });
+    // Concurrent misses for one sku share one store read.
+    const inFlight = this.loading.get(sku);
+    if (inFlight) return inFlight;
+    const generation = this.generations.get(sku) ?? 0;
+    const flushes = this.flushes;
+    const loaded = load(sku)
+      .then((facts) => {
+        if ((this.generations.get(sku) ?? 0) === generation && this.flushes === flushes) {
+          try {
+            this.cache.set(sku, { facts });
+          } catch {
+            // maxKeys reached: answer without caching.
+          }
+        }
+        return facts;
+      })
+      .finally(() => {
+        if (this.loading.get(sku) === loaded) this.loading.delete(sku);
+      });
+    this.loading.set(sku, loaded);
+    return loaded;
+  }
+
+  invalidate(invalidation: Invalidation): void {
+    if (invalidation.all) {
+      this.flushes += 1;
+      this.cache.flushAll();
+      this.loading.clear();
+      return;
+    }
+    for (const sku of invalidation.skus) {
+      this.generations.set(sku, (this.generations.get(sku) ?? 0) + 1);
+      this.cache.del(sku);
+      // A load in flight read before the commit; the next request must not join it.
+      this.loading.delete(sku);
+    }
+  }
+
+  get size(): number {
+    return this.cache.keys().length;
+  }
+
+  close(): void {
+    this.cache.close();
+  }
+}

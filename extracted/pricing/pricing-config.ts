@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { PricingErrors } from './errors.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const pricingConfigSchema = z.object({
+  PRICING_PORT: port.default(8082),
+  PRICING_HOST: z.string().min(1).default('127.0.0.1'),
+  PRICING_DATABASE_URL: z.string().min(1),
+  AMQP_URL: z.string().min(1).default('amqp://guest:guest@127.0.0.1:5672'),
+  /** The bridge's health endpoint; default from CDC_PORT, which the stack launcher passes. */
+  CDC_URL: z.url().optional(),
+  CDC_PORT: port.default(8084),
+  CDC_EXCHANGE: z.string().min(1).default('legacy.cdc'),
+  CDC_STREAM: z.string().min(1).default('legacy.cdc.log'),
+  CDC_SERVER_NAME: z.string().min(1).default('legacy'),
+  PRICING_QUEUE: z.string().min(1).default('pricing.cdc'),
+  PRICING_CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(60),
+  PRICING_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  LOG_LEVEL: z.string().default('info'),
+});
+
+export interface PricingConfig {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  amqpUrl: string;
+  cdcHealthUrl: string;
+  exchange: string;
+  streamQueue: string;
+  serverName: string;
+  queue: string;
+  cacheTtlSeconds: number;
+  poolSize: number;
+  logLevel: string;
+}
+
+/** The service's configuration from the environment (called by main.ts only); a bad value names its variable. */
+export function pricingConfigFromEnv(env: Record<string, string | undefined>): Readonly<PricingConfig> {
+  const input = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = pricingConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw PricingErrors.configInvalid(issue?.code === 'invalid_type' && input[name] === undefined ? `${name} is not set` : `${name}: ${issue?.message ?? 'invalid'}`, parsed.error);
+  }
+  const value = parsed.data;
+  return Object.freeze({
+    port: value.PRICING_PORT,
+    host: value.PRICING_HOST,
+    databaseUrl: value.PRICING_DATABASE_URL,
+    amqpUrl: value.AMQP_URL,
+    cdcHealthUrl: value.CDC_URL ?? `http://127.0.0.1:${value.CDC_PORT}/healthz`,
+    exchange: value.CDC_EXCHANGE,
+    streamQueue: value.CDC_STREAM,
+    serverName: value.CDC_SERVER_NAME,
+    queue: value.PRICING_QUEUE,
+    cacheTtlSeconds: value.PRICING_CACHE_TTL_SECONDS,
+    poolSize: value.PRICING_POOL_SIZE,
+    logLevel: value.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,115 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { migrate } from '../../platform/migrations.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { createPricingApp, type BridgeStatus } from './api/pricing-app.ts';
+import { FactsCache } from './api/facts-cache.ts';
+import { PricingMetrics } from './metrics.ts';
+import { PriceStore } from './store/price-store.ts';
+import { PriceSync } from './sync/price-sync.ts';
+import type { PricingConfig } from './pricing-config.ts';
+
+export const PRICING_MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'store', 'migrations');
+
+export interface PricingServiceDeps {
+  config: Pick<PricingConfig, 'port' | 'host' | 'databaseUrl' | 'amqpUrl' | 'cdcHealthUrl' | 'exchange' | 'streamQueue' | 'serverName' | 'queue' | 'cacheTtlSeconds' | 'poolSize'>;
+  logger: Logger;
+  clock?: () => Date;
+  metrics?: PricingMetrics;
+  /** Consumer kit retry policy (tests shorten it). */
+  maxAttempts?: number;
+  retryBackoff?: { initialMs: number; maxMs: number };
+  backfillIdleMs?: number;
+}
+
+export interface PricingService {
+  url: string;
+  port: number;
+  pool: pg.Pool;
+  store: PriceStore;
+  sync: PriceSync;
+  cache: FactsCache;
+  metrics: PricingMetrics;
+  close(): Promise<void>;
+}
+
+/** Migrates the store, starts following the CDC stream and serves the API: the whole service, for main.ts and tests. */
+export async function startPricingService(deps: PricingServiceDeps): Promise<PricingService> {
+  const { config } = deps;
+  const logger = deps.logger.child({ component: 'pricing' });
+  await migrate(config.databaseUrl, PRICING_MIGRATIONS, deps.logger);
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.poolSize });
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle pricing store connection failed'));
+  const store = new PriceStore(pool);
+  const metrics = deps.metrics ?? new PricingMetrics();
+  const cache = new FactsCache({ ttlSeconds: config.cacheTtlSeconds, metrics });
+  let sync: PriceSync;
+  try {
+    sync = await PriceSync.start({
+      pool,
+      amqpUrl: config.amqpUrl,
+      queue: config.queue,
+      exchange: config.exchange,
+      serverName: config.serverName,
+      streamQueue: config.streamQueue,
+      logger: deps.logger,
+      metrics,
+      onInvalidate: (invalidation) => cache.invalidate(invalidation),
+      initialLsn: await store.lastAppliedLsn(),
+      maxAttempts: deps.maxAttempts,
+      retryBackoff: deps.retryBackoff,
+      backfillIdleMs: deps.backfillIdleMs,
+    });
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    cache.close();
+    throw error;
+  }
+  const app = createPricingApp({
+    store,
+    cache,
+    metrics,
+    logger,
+    clock: deps.clock ?? (() => new Date()),
+    appliedLsn: () => sync.appliedLsn,
+    progress: () => sync.progress(),
+    bridgeStatus: () => fetchBridgeStatus(config.cdcHealthUrl),
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, () => resolve(listening));
+    listening.once('error', reject);
+  });
+  // Keep-alive longer than typical client pools, so benchmarks and proxies reuse connections.
+  server.keepAliveTimeout = 65_000;
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port }, `pricing service listening on http://${config.host}:${port}/`);
+  return {
+    url: `http://${config.host}:${port}`,
+    port,
+    pool,
+    store,
+    sync,
+    cache,
+    metrics,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sync.stop();
+      cache.close();
+      await pool.end();
+    },
+  };
+}
+
+async function fetchBridgeStatus(url: string): Promise<BridgeStatus | null> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(500) });
+    const body = (await response.json()) as Partial<BridgeStatus>;
+    return { state: String(body.state ?? 'unknown'), flushedLsn: body.flushedLsn ?? null, receivedLsn: body.receivedLsn ?? null };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,235 @@
+import amqp from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
+import type pg from 'pg';
+import type { Logger } from '../../../platform/logger.ts';
+import { AppliedPositions } from '../../../cdc/consumer/applied-positions.ts';
+import { ChangeConsumer } from '../../../cdc/consumer/change-consumer.ts';
+import type { ReceivedChange } from '../../../cdc/consumer/received-change.ts';
+import type { Lsn } from '../../../cdc/offsets/lsn.ts';
+import type { PricingMetrics } from '../metrics.ts';
+import { applyChange, type Invalidation } from './change-applier.ts';
+import { backfillFromStream } from './stream-backfill.ts';
+import { FOLLOWED_TABLES } from './followed-tables.ts';
+
+export interface PriceSyncOptions {
+  pool: pg.Pool;
+  amqpUrl: string;
+  /** The service's durable queue (`pricing.cdc`). */
+  queue: string;
+  /** The bridge's exchange, server name and history stream. */
+  exchange: string;
+  serverName: string;
+  streamQueue: string;
+  logger: Logger;
+  metrics: PricingMetrics;
+  /** Called after a change committed, with the cached answers it made stale. */
+  onInvalidate: (invalidation: Invalidation) => void;
+  /** The last applied LSN read from the store at start (null for an empty store). */
+  initialLsn: Lsn | null;
+  maxAttempts?: number;
+  retryBackoff?: { initialMs: number; maxMs: number };
+  backfillIdleMs?: number;
+}
+
+export interface QueueDepth {
+  ready: number;
+  retry: number;
+  dead: number;
+}
+
+export interface SyncProgress {
+  appliedLsn: Lsn | null;
+  /** Commit time (legacy) of the newest applied change. */
+  appliedCommitTimeMs: number | null;
+  backfilled: boolean;
+  queue: QueueDepth | null;
+  caughtUp: boolean;
+  lagSeconds: number | null;
+}
+
+/** A change handled no later than this after its commit counts as "following live". */
+const LIVE_LAG_MS = 1000;
+/** …and a consumer idle for this long has nothing in hand. */
+const IDLE_MS = 250;
+
+/**
+ * Keeps the pricing store following the legacy: fills a new store from the bridge's history
+ * stream, then (and meanwhile) follows the `pricing.cdc` queue through the consumer kit. Every
+ * change is applied in one transaction with its applied position (AppliedPositions), so duplicates,
+ * redeliveries and reordering are harmless and a row never goes back to an older version.
+ *
+ * Changes are applied one at a time across both sources: the read model (store_price) is derived
+ * from several source rows, and two concurrent transactions could each miss the other's write.
+ */
+export class PriceSync {
+  private consumer: ChangeConsumer | undefined;
+  private monitor: ChannelModel | undefined;
+  private monitorChannel: Channel | undefined;
+  private readonly positions = new AppliedPositions();
+  private serial: Promise<unknown> = Promise.resolve();
+  private applied: { lsn: Lsn; commitTimeMs: number } | null = null;
+  private lastHandledAt = 0;
+  private lastHandledLagMs = Number.POSITIVE_INFINITY;
+  private backfillDone = false;
+  private backfilling: Promise<void> | undefined;
+  private depthCache: { at: number; depth: QueueDepth } | undefined;
+  private readonly log: Logger;
+  private stopped = false;
+
+  private constructor(private readonly options: PriceSyncOptions) {
+    this.log = options.logger.child({ component: 'pricing-sync' });
+    if (options.initialLsn) this.applied = { lsn: options.initialLsn, commitTimeMs: 0 };
+  }
+
+  static async start(options: PriceSyncOptions): Promise<PriceSync> {
+    const sync = new PriceSync(options);
+    await sync.connect();
+    return sync;
+  }
+
+  private async connect(): Promise<void> {
+    const { options } = this;
+    this.monitor = await amqp.connect(options.amqpUrl, { clientProperties: { connection_name: `pricing-monitor:${options.queue}` } });
+    this.monitor.on('error', (error: Error) => this.log.warn({ err: error }, 'AMQP monitor connection error'));
+    const queueExisted = await this.queueExists(options.queue);
+    this.consumer = await ChangeConsumer.start({
+      amqpUrl: options.amqpUrl,
+      queue: options.queue,
+      tables: [...FOLLOWED_TABLES],
+      exchange: options.exchange,
+      serverName: options.serverName,
+      logger: options.logger,
+      maxAttempts: options.maxAttempts,
+      retryBackoff: options.retryBackoff,
+      handler: (change) => this.apply(change),
+    });
+    // A new queue missed what the bridge published before it existed; so does an emptied store.
+    if (queueExisted && options.initialLsn) {
+      this.backfillDone = true;
+      return;
+    }
+    this.log.info({ queueExisted, storeEmpty: !options.initialLsn }, 'filling the store from the CDC history stream');
+    this.backfilling = backfillFromStream({
+      connection: this.monitor,
+      streamQueue: options.streamQueue,
+      routingKeys: this.consumer.bindings,
+      apply: (change) => this.apply(change),
+      logger: options.logger,
+      idleMs: options.backfillIdleMs,
+    }).then(
+      (result) => {
+        options.metrics.backfilled.inc({ outcome: 'applied' }, result.applied);
+        options.metrics.backfilled.inc({ outcome: 'failed' }, result.failed);
+        this.backfillDone = true;
+      },
+      (error: unknown) => {
+        // Without the history the store would silently miss rows: stay unready and say why.
+        this.log.error({ err: error }, 'filling the store from the CDC history stream failed; /readyz stays false');
+      },
+    );
+  }
+
+  private async queueExists(queue: string): Promise<boolean> {
+    const channel = await this.monitor!.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      await channel.checkQueue(queue);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
+  /** Applies one change (from the queue or the stream), strictly one at a time. */
+  private apply(change: ReceivedChange): Promise<void> {
+    const run = this.serial.then(() => this.applyNow(change));
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(change: ReceivedChange): Promise<void> {
+    if (this.stopped) throw new Error('the pricing sync is stopping');
+    let invalidation: Invalidation | undefined;
+    const fresh = await this.positions.applyOnce(this.options.pool, change, async (client) => {
+      invalidation = await applyChange(client, change);
+    });
+    // After the commit: a request that misses the cache now reads the new rows.
+    if (invalidation) this.options.onInvalidate(invalidation);
+    this.options.metrics.changes.inc({ table: change.event.source.table, outcome: fresh ? 'applied' : 'skipped' });
+    const commitLsn = change.position.commitLsn;
+    if (!this.applied || commitLsn.isAfter(this.applied.lsn)) {
+      this.applied = { lsn: commitLsn, commitTimeMs: change.event.source.ts_ms };
+      this.options.metrics.appliedLsn.set(commitLsn.toNumber());
+    }
+    this.lastHandledAt = Date.now();
+    this.lastHandledLagMs = this.lastHandledAt - change.event.source.ts_ms;
+  }
+
+  get appliedLsn(): Lsn | null {
+    return this.applied?.lsn ?? null;
+  }
+
+  get deadLetterQueue(): string {
+    return `${this.options.queue}.dead`;
+  }
+
+  /** Messages waiting in the queue, its retry queue and its dead-letter queue (checked at most every 200 ms). */
+  async queueDepth(): Promise<QueueDepth | null> {
+    if (this.depthCache && Date.now() - this.depthCache.at < 200) return this.depthCache.depth;
+    try {
+      if (!this.monitorChannel) {
+        const channel = await this.monitor!.createChannel();
+        channel.on('error', () => undefined);
+        channel.on('close', () => {
+          if (this.monitorChannel === channel) this.monitorChannel = undefined;
+        });
+        this.monitorChannel = channel;
+      }
+      const channel = this.monitorChannel;
+      const { queue } = this.options;
+      const [main, retry, dead] = [await channel.checkQueue(queue), await channel.checkQueue(`${queue}.retry`), await channel.checkQueue(`${queue}.dead`)];
+      const depth = { ready: main.messageCount, retry: retry.messageCount, dead: dead.messageCount };
+      this.depthCache = { at: Date.now(), depth };
+      this.options.metrics.queueMessages.set({ queue }, depth.ready);
+      this.options.metrics.queueMessages.set({ queue: `${queue}.retry` }, depth.retry);
+      this.options.metrics.queueMessages.set({ queue: `${queue}.dead` }, depth.dead);
+      return depth;
+    } catch (error) {
+      this.log.warn({ err: error }, 'cannot read the queue depth');
+      return null;
+    }
+  }
+
+  /**
+   * Caught up means: the history stream (when a new store needed it) has been read to its end,
+   * the queue holds no message waiting, and the consumer is either idle (nothing handled for
+   * 250 ms, so nothing prefetched is in hand) or following live (the last change it handled was
+   * committed in the legacy less than a second before). Messages waiting for a retry do not
+   * count: they are failures on their way to the dead-letter queue, not lag.
+   */
+  async progress(): Promise<SyncProgress> {
+    const queue = await this.queueDepth();
+    const now = Date.now();
+    const following = now - this.lastHandledAt >= IDLE_MS || this.lastHandledLagMs <= LIVE_LAG_MS;
+    const caughtUp = this.backfillDone && queue !== null && queue.ready === 0 && following;
+    const commitTimeMs = this.applied?.commitTimeMs || null;
+    const lagSeconds = caughtUp ? 0 : commitTimeMs === null ? null : Math.max(0, (now - commitTimeMs) / 1000);
+    this.options.metrics.lagSeconds.set(lagSeconds ?? 0);
+    return { appliedLsn: this.appliedLsn, appliedCommitTimeMs: commitTimeMs, backfilled: this.backfillDone, queue, caughtUp, lagSeconds };
+  }
+
+  /** Resolves when the history stream has been read (tests, and main's log line). */
+  async backfillFinished(): Promise<void> {
+    await this.backfilling;
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+    this.stopped = true;
+    await this.serial;
+    await this.monitorChannel?.close().catch(() => undefined);
+    await this.monitor?.close().catch(() => undefined);
+  }
+}
