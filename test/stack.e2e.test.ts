@@ -88,11 +88,13 @@ describe('the stack, started with npm start', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  function start(seedProducts: number): RunningStack {
+  /** `asTerminal`: in a process group of its own, as a shell runs a foreground job, to send it Ctrl-C. */
+  function start(seedProducts: number, asTerminal = false): RunningStack {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/strangler.js'), 'up'], {
       cwd: ROOT,
       env: { ...env, SEED_PRODUCTS: String(seedProducts) },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: asTerminal,
     });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -114,8 +116,10 @@ describe('the stack, started with npm start', () => {
     }
   }
 
-  async function stop(stack: RunningStack): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    stack.child.kill('SIGTERM');
+  /** SIGTERM to the launcher; or, like Ctrl-C on a terminal, SIGINT to its whole process group. */
+  async function stop(stack: RunningStack, how: 'SIGTERM' | 'Ctrl-C' = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (how === 'Ctrl-C') process.kill(-(stack.child.pid as number), 'SIGINT');
+    else stack.child.kill('SIGTERM');
     const timeout = new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error(`the stack did not stop within 30 s:\n${stack.output()}`)), 30_000),
     );
@@ -176,17 +180,38 @@ describe('the stack, started with npm start', () => {
   );
 
   it(
-    'when started again on the same DATA_DIR, then the data is still there and nothing is seeded again',
+    'when started again on the same DATA_DIR, then the data is still there and nothing is seeded again; Ctrl-C stops it cleanly',
     async () => {
-      const stack = start(PRODUCTS + 30);
+      const stack = start(PRODUCTS + 30, true);
       try {
         await untilUp(stack, 60_000);
         const again = await products(ports.LEGACY_PORT as number);
         expect(again.body.total_count).toBe(PRODUCTS);
       } finally {
-        const exit = await stop(stack);
+        const exit = await stop(stack, 'Ctrl-C');
         expect(exit, stack.output()).toEqual({ code: 0, signal: null });
       }
+      // PostgreSQL went last: the processes stopped before it, none of them lost its database.
+      expect(stack.output()).not.toMatch(/terminating connection due to administrator command|Connection terminated unexpectedly/);
+      await expectNothingLeft();
+    },
+    120_000,
+  );
+
+  it(
+    'when a process dies on its own, then the stack says which one and how, stops everything and exits 1',
+    async () => {
+      const stack = start(PRODUCTS);
+      await untilUp(stack, 60_000);
+      const legacy = (await processesUsing(dataDir)).find((line) => line.includes('legacy-stub/main.ts'));
+      expect(legacy, 'the legacy process').toBeDefined();
+      process.kill(Number(legacy?.split(':')[0]), 'SIGKILL');
+      const exit = await Promise.race([
+        stack.exited,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(stack.output())), 30_000)),
+      ]);
+      expect(exit).toEqual({ code: 1, signal: null });
+      expect(stack.output()).toContain('PLATFORM_PROCESS_DIED: legacy was killed by SIGKILL');
       await expectNothingLeft();
     },
     120_000,
