@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { finalPrice, type AppliedRule, type PriceFacts, type TierPriceFact } from './final-price.ts';
+import { bestTierPrice, finalPrice, specialPriceAt, type AppliedRule, type PriceFacts, type TierPriceFact } from './final-price.ts';
+import { priceFactsArbitrary, priceRequestArbitrary } from './price-facts-arbitrary.ts';
 import { formatMicros, toMicros } from './money.ts';
 
 const GUEST = 0;
@@ -85,34 +86,33 @@ describe('final price (the legacy shop\'s price rule)', () => {
     expect(result.regularPrice).toBe(toMicros(facts.price));
   });
 
-  it('never answers more than the base price, nor less than the lowest candidate, for any facts', () => {
-    const amount = fc.integer({ min: 0, max: 10_000_000_000 }).map((micros) => formatMicros(BigInt(micros)));
-    const day = fc.integer({ min: 0, max: 60 }).map((offset) => new Date(Date.UTC(2026, 0, 1 + offset)).toISOString().slice(0, 10) + ' 00:00:00');
-    const tierArb = fc.record({
-      allGroups: fc.boolean(),
-      customerGroupId: fc.integer({ min: 0, max: 3 }),
-      qty: fc.integer({ min: 1, max: 20 }).map(String),
-      value: amount,
-      percentageValue: fc.option(fc.integer({ min: 0, max: 10_000 }).map((hundredths) => formatMicros(BigInt(hundredths) * 10_000n))),
-    });
+  it('never answers more than the base price, nor below zero, and more units never cost more each', () => {
     fc.assert(
-      fc.property(
-        fc.record({ price: amount, specialPrice: fc.option(amount), specialFromDate: fc.option(day), specialToDate: fc.option(day), tiers: fc.array(tierArb, { maxLength: 5 }) }),
-        fc.integer({ min: 0, max: 3 }),
-        fc.integer({ min: 1, max: 25 }),
-        fc.integer({ min: 0, max: 60 * 24 }),
-        (facts, group, qty, hours) => {
-          const now = new Date(Date.UTC(2026, 0, 1) + hours * 3_600_000);
-          const result = finalPrice(facts, { customerGroupId: group, qty, now });
-          expect(result.finalPrice <= result.regularPrice).toBe(true);
-          expect(result.finalPrice >= 0n).toBe(true);
-          if (facts.specialPrice === null && facts.tiers.length === 0) expect(result.appliedRule).toBe('regular');
-          // Asking for more never costs more per unit: thresholds only ever add candidates.
-          const more = finalPrice(facts, { customerGroupId: group, qty: qty + 1, now });
-          expect(more.finalPrice <= result.finalPrice).toBe(true);
-        },
-      ),
-      { numRuns: 300 },
+      fc.property(priceFactsArbitrary, priceRequestArbitrary, (facts, request) => {
+        const result = finalPrice(facts, request);
+        expect(result.finalPrice <= result.regularPrice).toBe(true);
+        expect(result.finalPrice >= 0n).toBe(true);
+        if (facts.specialPrice === null && facts.tiers.length === 0) expect(result.appliedRule).toBe('regular');
+        // Thresholds only ever add candidates, so asking for one more unit never raises the unit price.
+        const more = finalPrice(facts, { ...request, qty: Number(request.qty) + 1 });
+        expect(more.finalPrice <= result.finalPrice).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('answers the minimum of the candidates it names: the applied rule really produces the final price', () => {
+    fc.assert(
+      fc.property(priceFactsArbitrary, priceRequestArbitrary, (facts, request) => {
+        const result = finalPrice(facts, request);
+        const special = specialPriceAt(facts, request.now);
+        const tier = bestTierPrice(result.regularPrice, facts.tiers, request.customerGroupId, toMicros(request.qty));
+        const candidates = [result.regularPrice, special, tier].filter((value): value is bigint => value !== null);
+        expect(result.finalPrice).toBe(candidates.reduce((low, value) => (value < low ? value : low)));
+        const byRule = { regular: result.regularPrice, special, tier };
+        expect(byRule[result.appliedRule]).toBe(result.finalPrice);
+      }),
+      { numRuns: 500 },
     );
   });
 
