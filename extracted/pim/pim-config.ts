@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { PimErrors } from './errors.ts';
+
+/** The PIM's configuration, parsed once from the environment by main.ts. */
+export interface PimConfig {
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly amqpUrl: string;
+  /** Set: documents live in Elasticsearch; unset: in PostgreSQL (the pim database). */
+  readonly elasticsearchUrl: string | undefined;
+  readonly elasticsearchIndex: string;
+  readonly queue: string;
+  readonly exchange: string;
+  readonly stream: string;
+  readonly serverName: string;
+  readonly bridgeHealthUrl: string | undefined;
+  readonly logLevel: string;
+}
+
+const url = (name: string) => z.string({ error: `${name} is required` }).url(`${name} must be a URL`);
+
+const envSchema = z.object({
+  PIM_PORT: z.coerce.number().int().min(0).max(65_535).default(8083),
+  PIM_DATABASE_URL: url('PIM_DATABASE_URL'),
+  AMQP_URL: url('AMQP_URL').default('amqp://guest:guest@127.0.0.1:5672'),
+  ELASTICSEARCH_URL: url('ELASTICSEARCH_URL').optional(),
+  PIM_ES_INDEX: z.string().regex(/^[a-z0-9_-]+$/, 'PIM_ES_INDEX must be lower-case letters, digits, - or _').default('pim-products'),
+  PIM_QUEUE: z.string().min(1).default('pim.cdc'),
+  CDC_EXCHANGE: z.string().min(1).default('legacy.cdc'),
+  CDC_STREAM: z.string().min(1).default('legacy.cdc.log'),
+  CDC_SERVER_NAME: z.string().min(1).default('legacy'),
+  // The bridge's health endpoint (cdc/health-server.ts); "off" disables the comparison.
+  CDC_URL: z.string().default('http://127.0.0.1:8084/healthz'),
+  LOG_LEVEL: z.string().default('info'),
+});
+
+export function parsePimConfig(env: Record<string, string | undefined>): PimConfig {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(clean);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw PimErrors.configInvalid(`${issue.path.join('.')}: ${issue.message}`, parsed.error);
+  }
+  const value = parsed.data;
+  return Object.freeze({
+    port: value.PIM_PORT,
+    databaseUrl: value.PIM_DATABASE_URL,
+    amqpUrl: value.AMQP_URL,
+    elasticsearchUrl: value.ELASTICSEARCH_URL,
+    elasticsearchIndex: value.PIM_ES_INDEX,
+    queue: value.PIM_QUEUE,
+    exchange: value.CDC_EXCHANGE,
+    stream: value.CDC_STREAM,
+    serverName: value.CDC_SERVER_NAME,
+    bridgeHealthUrl: value.CDC_URL === 'off' ? undefined : value.CDC_URL,
+    logLevel: value.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,114 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { Logger } from '../../platform/logger.ts';
+import { migrate } from '../../platform/migrations.ts';
+import { createPimApp } from './api/pim-app.ts';
+import { PimErrors } from './errors.ts';
+import { PimMetrics } from './metrics.ts';
+import type { ProductStore } from './store/product-store.ts';
+import { PostgresProductStore } from './store/postgres/postgres-product-store.ts';
+import { CatalogProjector } from './sync/catalog-projector.ts';
+import { CatalogSync } from './sync/catalog-sync.ts';
+import { Freshness } from './sync/freshness.ts';
+
+export const PIM_SCHEMA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'schema');
+
+export interface PimServiceDeps {
+  databaseUrl: string;
+  amqpUrl: string;
+  logger: Logger;
+  port: number;
+  host?: string;
+  /** Builds the store on the PIM's pool; default the PostgreSQL store. */
+  createStore?: (pool: pg.Pool) => ProductStore;
+  queue?: string;
+  exchange?: string;
+  stream?: string;
+  serverName?: string;
+  bridgeHealthUrl?: string;
+  replayIdleMs?: number;
+  metrics?: PimMetrics;
+  /** false: serve only (no CDC consumer), e.g. for a benchmark filled by the backfill. */
+  follow?: boolean;
+}
+
+export interface PimService {
+  port: number;
+  pool: pg.Pool;
+  store: ProductStore;
+  projector: CatalogProjector;
+  freshness: Freshness;
+  /** Resolves when the initial fill is done and the queue is followed. */
+  synced: Promise<void>;
+  sync(): CatalogSync | undefined;
+  close(): Promise<void>;
+}
+
+/** Wires the PIM: migrations, store, projector, HTTP API, then the CDC sync in the background. */
+export async function startPimService(deps: PimServiceDeps): Promise<PimService> {
+  const log = deps.logger.child({ component: 'pim' });
+  try {
+    await migrate(deps.databaseUrl, PIM_SCHEMA, deps.logger);
+  } catch (error) {
+    throw PimErrors.databaseUnavailable(deps.databaseUrl, error);
+  }
+  const pool = new pg.Pool({ connectionString: deps.databaseUrl, max: 10 });
+  pool.on('error', (error) => log.warn({ err: error }, 'idle PIM database connection failed'));
+  const store = deps.createStore ? deps.createStore(pool) : new PostgresProductStore(pool);
+  await store.init();
+  const metrics = deps.metrics ?? new PimMetrics();
+  const projector = new CatalogProjector({ pool, store, logger: deps.logger, metrics });
+  let sync: CatalogSync | undefined;
+  const freshness = new Freshness({ projector, sync: () => sync, bridgeHealthUrl: deps.bridgeHealthUrl, logger: deps.logger });
+  await freshness.load();
+  const app = createPimApp({ store, dictionary: () => projector.currentDictionary(), freshness, metrics, logger: deps.logger });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.port, deps.host ?? '0.0.0.0', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, store: store.kind }, 'PIM listening');
+
+  let closing = false;
+  const synced =
+    deps.follow === false
+      ? Promise.resolve()
+      : CatalogSync.start({
+          amqpUrl: deps.amqpUrl,
+          pool,
+          projector,
+          logger: deps.logger,
+          queue: deps.queue,
+          exchange: deps.exchange,
+          stream: deps.stream,
+          serverName: deps.serverName,
+          replayIdleMs: deps.replayIdleMs,
+        }).then((started) => {
+          sync = started;
+          if (closing) return started.stop();
+        });
+  synced.catch((error: unknown) => log.error({ err: error }, 'the CDC sync could not start'));
+
+  return {
+    port,
+    pool,
+    store,
+    projector,
+    freshness,
+    synced,
+    sync: () => sync,
+    async close() {
+      closing = true;
+      await synced.catch(() => undefined);
+      await sync?.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import pg from 'pg';
+import type { CatalogQuery, Condition, FieldKind, FieldRef } from '../../domain/catalog-query.ts';
+
+/**
+ * Compiles a CatalogQuery to SQL over pim_document. The expressions are spelled exactly as the
+ * expression indexes of schema/002-postgres-documents.sql, so the planner can use them.
+ * Semantics follow the legacy's SQL builder: MySQL NULL ordering, ILIKE for like, NOT IN that
+ * leaves out products without the value, FIND_IN_SET for finset, entity_id as the tie-breaker.
+ */
+export interface CatalogSql {
+  sql: string;
+  params: unknown[];
+}
+
+const sqlCast: Record<FieldKind, string> = { text: 'text', int: 'int', numeric: 'numeric', timestamp: 'text' };
+
+export function expressionOf(field: FieldRef): string {
+  if (field.source === 'entity') return `d.${field.column}`;
+  const raw = `(d.fields->>${pg.escapeLiteral(field.code)})`;
+  switch (field.kind) {
+    case 'int':
+      return `(${raw}::int)`;
+    case 'numeric':
+      return `(${raw}::numeric)`;
+    default:
+      // Timestamps are kept as 'YYYY-MM-DD hh:mm:ss', which compares like the time itself.
+      return raw;
+  }
+}
+
+/** The value as text, as the legacy's LIKE and FIND_IN_SET see it ('45.000000', '2024-05-01 00:00:00'). */
+function textOf(field: FieldRef): string {
+  if (field.source === 'entity') return field.kind === 'int' ? `d.${field.column}::text` : `d.${field.column}`;
+  return `(d.fields->>${pg.escapeLiteral(field.code)})`;
+}
+
+function conditionSql(condition: Condition, bind: (value: unknown) => string): string {
+  if (condition.type === 'category') {
+    switch (condition.mode) {
+      case 'in':
+        return `d.category_ids && ${bind(condition.ids)}::int[]`;
+      case 'nin':
+        return `NOT (d.category_ids && ${bind(condition.ids)}::int[])`;
+      case 'null':
+        return 'cardinality(d.category_ids) = 0';
+      case 'notnull':
+        return 'cardinality(d.category_ids) > 0';
+    }
+  }
+  const x = expressionOf(condition.field);
+  const cast = sqlCast[condition.field.kind];
+  switch (condition.type) {
+    case 'compare':
+      return `${x} ${condition.op} ${bind(condition.value)}::${cast}`;
+    case 'like':
+      return `${textOf(condition.field)} ILIKE ${bind(condition.pattern)}`;
+    case 'in':
+      return `${x} = ANY(${bind(condition.values)}::${cast}[])`;
+    case 'nin':
+      return `${x} <> ALL(${bind(condition.values)}::${cast}[])`;
+    case 'null':
+      return `${x} IS NULL`;
+    case 'notnull':
+      return `${x} IS NOT NULL`;
+    case 'finset':
+      return `${bind(condition.value)} = ANY(string_to_array(${textOf(condition.field)}, ','))`;
+  }
+}
+
+/**
+ * One statement for the page and its total_count, so both come from one snapshot (the legacy
+ * reads them in one REPEATABLE READ transaction). Answers `total` and the page's product JSON
+ * texts, in order.
+ */
+export function buildCatalogSql(query: CatalogQuery): CatalogSql {
+  const params: unknown[] = [];
+  const bind = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const groups = query.groups.map((group) => {
+    const conditions = group.map((condition) => conditionSql(condition, bind));
+    return conditions.length === 1 ? conditions[0]! : `(${conditions.join(' OR ')})`;
+  });
+  const where = groups.length > 0 ? `WHERE ${groups.join(' AND ')}` : '';
+  const orderBy = query.sorts.map((sort) => `${expressionOf(sort.field)} ${sort.direction === 'ASC' ? 'ASC NULLS FIRST' : 'DESC NULLS LAST'}`);
+  orderBy.push('d.entity_id ASC');
+  const sql = `SELECT (SELECT count(*)::int FROM pim_document d ${where}) AS total,
+       (SELECT array_agg(page.product::text ORDER BY page.n) FROM (
+          SELECT d.product, row_number() OVER () AS n FROM (
+            SELECT d.product FROM pim_document d ${where} ORDER BY ${orderBy.join(', ')} LIMIT ${query.pageSize} OFFSET ${query.offset}
+          ) d
+       ) page) AS items`;
+  return { sql, params };
+}
