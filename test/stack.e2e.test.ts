@@ -118,8 +118,10 @@ describe('the stack, started with npm start', () => {
 
   /** SIGTERM to the launcher; or, like Ctrl-C on a terminal, SIGINT to its whole process group. */
   async function stop(stack: RunningStack, how: 'SIGTERM' | 'Ctrl-C' = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (how === 'Ctrl-C') process.kill(-(stack.child.pid as number), 'SIGINT');
-    else stack.child.kill('SIGTERM');
+    if (stack.child.exitCode === null && stack.child.signalCode === null) {
+      if (how === 'Ctrl-C') process.kill(-(stack.child.pid as number), 'SIGINT');
+      else stack.child.kill('SIGTERM');
+    }
     const timeout = new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error(`the stack did not stop within 30 s:\n${stack.output()}`)), 30_000),
     );
