@@ -226,10 +226,17 @@ export class Forwarder {
     if (REDIRECT_STATUSES.has(status) && proxyRes.headers.location !== undefined) rewriteLocation(headers, upstream.upstream.origin, req);
     this.#addOwnHeaders(headers, context, proxyRes.headers['x-request-id'] === undefined);
     res.writeHead(status, proxyRes.statusMessage, headers);
-    proxyRes.on('data', (chunk: Buffer) => {
-      context.bytes += chunk.length;
+    // Count body bytes for the log line; a declared length saves a listener call per chunk.
+    const declared = proxyRes.headers['content-length'];
+    if (declared !== undefined && req.method !== 'HEAD') context.bytes = Number(declared);
+    else
+      proxyRes.on('data', (chunk: Buffer) => {
+        context.bytes += chunk.length;
+      });
+    proxyRes.on('error', (error) => {
+      context.failure = `PROXY_BAD_GATEWAY: upstream "${upstream.upstream.name}" broke off its answer: ${error.message}`;
+      res.destroy();
     });
-    proxyRes.on('error', () => res.destroy());
     proxyRes.pipe(res);
   }
 
@@ -286,8 +293,9 @@ export class Forwarder {
       this.#settleBreaker(context, 'abandoned');
     }
     (req as ProxiedRequest)[CONTEXT] = undefined;
-    // 499: nginx's "client closed request", so aborted requests stand apart in dashboards.
-    const status = completed ? res.statusCode : 499;
+    // 499: nginx's "client closed request", so aborted requests stand apart in dashboards;
+    // an answer the upstream broke off counts as the 502 it is.
+    const status = completed ? res.statusCode : context.failure === undefined ? 499 : 502;
     const ms = performance.now() - context.started;
     const target = context.upstream.upstream.name;
     this.#deps.metrics.request(context.route.id, target, context.route.mode, status, ms / 1000);

@@ -40,3 +40,20 @@ describe('normalisePath', () => {
     expect(normalisePath('rest/V1')).toBe('/rest/V1');
   });
 });
+
+describe('normalisePath, for any input', () => {
+  it('yields an absolute path with no dot-segment or empty segment left, and is idempotent', async () => {
+    const fc = await import('fast-check');
+    const segment = fc.oneof(fc.constantFrom('..', '.', '', '%2e%2e', '%2E.', '.%2e', 'a', 'V1', '%2F', '%41'), fc.stringMatching(/^[A-Za-z0-9._~%-]{0,6}$/));
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 12 }), (segments) => {
+        const normalised = normalisePath(`/${segments.join('/')}`);
+        expect(normalised.startsWith('/')).toBe(true);
+        const inner = normalised.slice(1, normalised.endsWith('/') ? -1 : undefined).split('/');
+        for (const part of inner) expect(normalised === '/' || (part !== '' && part !== '.' && part !== '..')).toBe(true);
+        expect(normalisePath(normalised)).toBe(normalised);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
