@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, eventually, PimStack } from '../testing/pim-stack.ts';
+
+// The legacy's product API is the contract: for the same data, the PIM must answer the same
+// bytes — items, order, paging, total_count, search_criteria echo — and the same error bodies.
+let stack: PimStack;
+
+beforeAll(async () => {
+  stack = await PimStack.start({ products: 100, label: 'pim_parity' });
+  await eventually(() => call(stack.pimBase, '/readyz'), (answer) => answer.status === 200, 60_000, 'readyz');
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const f = (group: number, index: number, field: string, value?: string, condition?: string): Record<string, string> => {
+  const prefix = `searchCriteria[filter_groups][${group}][filters][${index}]`;
+  return {
+    [`${prefix}[field]`]: field,
+    ...(value === undefined ? {} : { [`${prefix}[value]`]: value }),
+    ...(condition === undefined ? {} : { [`${prefix}[condition_type]`]: condition }),
+  };
+};
+const sort = (index: number, field: string, direction?: string): Record<string, string> => ({
+  [`searchCriteria[sortOrders][${index}][field]`]: field,
+  ...(direction === undefined ? {} : { [`searchCriteria[sortOrders][${index}][direction]`]: direction }),
+});
+const page = (size: number, current?: number): Record<string, string> => ({
+  'searchCriteria[pageSize]': String(size),
+  ...(current === undefined ? {} : { 'searchCriteria[currentPage]': String(current) }),
+});
+
+const queries: Array<[string, Record<string, string>]> = [
+  ['the first page, default size', { ...f(0, 0, 'sku', '%', 'like') }],
+  ['a price range sorted by price, page 2 of 7', { ...f(0, 0, 'price', '20', 'from'), ...f(1, 0, 'price', '80', 'to'), ...sort(0, 'price', 'ASC'), ...page(7, 2) }],
+  ['name like, case-insensitive, sorted by name descending', { ...f(0, 0, 'name', '%TEE%', 'like'), ...sort(0, 'name', 'DESC'), ...page(50) }],
+  ['in and nin on an int attribute (color)', { ...f(0, 0, 'color', '1,2,3,4,5,6,7,8,9,10,11,12', 'in'), ...f(1, 0, 'color', '3,4', 'nin'), ...page(100) }],
+  ['a category, newest first', { ...f(0, 0, 'category_id', '3,5', 'in'), ...sort(0, 'created_at', 'DESC'), ...page(10) }],
+  ['not in a category (neq), by entity id', { ...f(0, 0, 'category_id', '5', 'neq'), ...sort(0, 'entity_id', 'ASC'), ...page(15, 3) }],
+  ['null and notnull: without a special price, with a material', { ...f(0, 0, 'special_price', undefined, 'null'), ...f(1, 0, 'material', undefined, 'notnull'), ...page(100) }],
+  ['ORed filters in one group, sorted by special price (NULLs first ascending)', { ...f(0, 0, 'status', '2'), ...f(0, 1, 'special_price', '30', 'gt'), ...sort(0, 'special_price', 'ASC'), ...page(30) }],
+  ['dates: updated after a day, gteq/lt on created_at', { ...f(0, 0, 'created_at', '2024-06-01', 'gteq'), ...f(1, 0, 'updated_at', '2025-01-01 00:00:00', 'lt'), ...sort(0, 'updated_at'), ...page(25) }],
+  ['two sorts: visibility descending then price ascending', { ...sort(0, 'visibility', 'desc'), ...sort(1, 'price', 'ASC'), ...page(40, 2) }],
+  ['finset and eq on text', { ...f(0, 0, 'size', '14,15,16', 'finset'), ...f(0, 1, 'type_id', 'simple'), ...page(5) }],
+  ['neq, lteq and like on a decimal text form', { ...f(0, 0, 'weight', '0.3', 'neq'), ...f(1, 0, 'price', '50', 'lteq'), ...f(2, 0, 'price', '%.99%', 'like'), ...page(100) }],
+  ['a page past the end', { ...page(20, 50) }],
+  ['snake_case keys and a sort without direction', { 'searchCriteria[page_size]': '3', 'searchCriteria[current_page]': '4', ...sort(0, 'name') }],
+];
+
+const errors: Array<[string, string]> = [
+  ['no searchCriteria', ''],
+  ['an unknown field', new URLSearchParams(f(0, 0, 'colour', '1')).toString()],
+  ['a static attribute', new URLSearchParams(f(0, 0, 'sku_static', '1')).toString()],
+  ['a bad number', new URLSearchParams(f(0, 0, 'price', 'cheap', 'gt')).toString()],
+  ['a bad date', new URLSearchParams(f(0, 0, 'created_at', '2024-02-30', 'gt')).toString()],
+  ['an unknown condition', new URLSearchParams(f(0, 0, 'price', '1', 'between')).toString()],
+  ['a category with like', new URLSearchParams(f(0, 0, 'category_id', '3', 'like')).toString()],
+  ['sorting by category', new URLSearchParams(sort(0, 'category_id')).toString()],
+  ['a page size over the limit', 'searchCriteria[pageSize]=301'],
+  ['a value missing', new URLSearchParams(f(0, 0, 'price', undefined, 'gt')).toString()],
+  ['empty brackets', 'searchCriteria[filter_groups][][filters][0][field]=sku'],
+];
+
+describe('GET /rest/V1/products?searchCriteria answers like the legacy', () => {
+  for (const [what, params] of queries) {
+    it(`${what}: same items in the same order, same total_count and echo`, async () => {
+      const path = `/rest/V1/products?${new URLSearchParams(params).toString()}`;
+      const [expected, actual] = await Promise.all([call(stack.legacyBase, path), call(stack.pimBase, path)]);
+      expect(expected.status, expected.text).toBe(200);
+      expect(actual.status).toBe(200);
+      // A query that matches nothing would prove little.
+      if (!what.includes('past the end')) expect(expected.body.items.length).toBeGreaterThan(0);
+      expect(actual.body.total_count).toBe(expected.body.total_count);
+      expect(actual.body.items.map((item: { sku: string }) => item.sku)).toEqual(expected.body.items.map((item: { sku: string }) => item.sku));
+      expect(actual.text).toBe(expected.text);
+    });
+  }
+
+  for (const [what, query] of errors) {
+    it(`when the query has ${what}, then the status and error body are the legacy's`, async () => {
+      const path = `/rest/V1/products${query ? `?${query}` : ''}`;
+      const [expected, actual] = await Promise.all([call(stack.legacyBase, path), call(stack.pimBase, path)]);
+      expect(expected.status).toBe(400);
+      expect(actual.status).toBe(400);
+      expect(actual.body).toEqual(expected.body);
+    });
+  }
+});
+
+describe('GET /rest/V1/products/:sku answers like the legacy', () => {
+  it('when the sku does not exist, then 404 with the same body', async () => {
+    const [expected, actual] = await Promise.all([call(stack.legacyBase, '/rest/V1/products/NOPE-1'), call(stack.pimBase, '/rest/V1/products/NOPE-1')]);
+    expect(actual.status).toBe(404);
+    expect(actual.text).toBe(expected.text);
+  });
+
+  it('every response carries X-Data-Lsn, the newest legacy change the data includes', async () => {
+    const health = await call(stack.pimBase, '/healthz');
+    for (const path of ['/rest/V1/products/NOPE-1', '/rest/V1/products?searchCriteria[pageSize]=1', '/search?q=tee', '/readyz']) {
+      const answer = await call(stack.pimBase, path);
+      expect(answer.headers.get('x-data-lsn'), path).toBe(health.body.appliedLsn);
+    }
+  });
+});
