@@ -19,7 +19,7 @@ describe('the strangler command', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: strangler/m);
     expect(stdout).toMatch(/^\s+up \[options\]/m);
-    expect(stdout).toMatch(/^\s+db\b/m);
+    for (const command of ['db', 'legacy', 'routes', 'cdc']) expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
     expect(stdout).toContain('Examples:');
     expect(stdout).toContain('npm start');
   });

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
+import { registerCdcCommands } from './cdc-commands.ts';
 import { registerDbCommands } from './db-commands.ts';
 import { registerLegacyCommands } from './legacy-commands.ts';
+import { registerRoutesCommands } from './routes-commands.ts';
 import { registerUpCommand } from './up-command.ts';
 
 // The `strangler` command: thin, each subcommand calls into its component.
@@ -20,6 +22,9 @@ Examples:
   $ npm start                      same as \`strangler up\`: the whole stack on this machine
   $ strangler up --products 500    a smaller catalog on first start
   $ strangler db setup             migrate and seed an existing server (LEGACY_DATABASE_URL)
+  $ strangler routes check         validate routes.yaml before the proxy picks it up
+  $ strangler routes show          the proxy's live route table (admin API)
+  $ strangler cdc status           slot, publication, LSNs, lag and rates of the CDC bridge
   $ strangler up --help            every environment variable the stack reads
 
 Ports: proxy 8080, legacy 8081, pricing 8082, PIM 8083, CDC 8084, proxy admin 8090 (127.0.0.1).
@@ -30,5 +35,7 @@ Documentation: README.md in the repository.
 registerUpCommand(program);
 registerDbCommands(program);
 registerLegacyCommands(program);
+registerRoutesCommands(program);
+registerCdcCommands(program);
 
 await program.parseAsync(process.argv);

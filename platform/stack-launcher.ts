@@ -238,8 +238,8 @@ export class StackLauncher {
     ];
     if (names.has('proxy')) lines.push(`  proxy admin API                 http://127.0.0.1:${config.ports.ADMIN_PORT}/routes`);
     if (names.has('cdc')) lines.push(`  CDC bridge metrics              http://127.0.0.1:${config.ports.CDC_PORT}/metrics`);
-    if (names.has('pricing')) lines.push(`  pricing service                 http://127.0.0.1:${config.ports.PRICING_PORT}/`);
-    if (names.has('pim')) lines.push(`  PIM service                     http://127.0.0.1:${config.ports.PIM_PORT}/`);
+    if (names.has('pricing')) lines.push(`  pricing service                 http://127.0.0.1:${config.ports.PRICING_PORT}/healthz`);
+    if (names.has('pim')) lines.push(`  PIM service                     http://127.0.0.1:${config.ports.PIM_PORT}/healthz`);
     if (token.source === 'env') lines.push('  admin token                     from STRANGLER_ADMIN_TOKEN');
     else lines.push(`  admin token                     ${token.token}  (kept in ${token.file})`);
     lines.push('Press Ctrl-C to stop.', '');
