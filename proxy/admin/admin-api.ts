@@ -52,6 +52,11 @@ export function createAdminApp(deps: AdminApiDeps): Express {
   app.use((_req, res) => {
     res.status(404).json({ error: 'NOT_FOUND', message: 'Admin endpoints: GET /routes, POST /reload, GET /metrics, GET /healthz.' });
   });
+  // Express's default handler would print a stack trace outside production; log it instead.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'admin API request failed');
+    res.status(500).json({ error: 'PROXY_ADMIN_FAILED', message: 'The admin request failed; see the proxy log.' });
+  });
   return app;
 }
 
