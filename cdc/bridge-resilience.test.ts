@@ -47,6 +47,23 @@ describe('the bridge under failure', () => {
     expect(bridge.status().state).toBe('active');
   });
 
+  it('when PostgreSQL ends the bridge\'s connections (as a restart would), then it reconnects and resumes from the slot', async () => {
+    const fixture = await setup('pgloss');
+    const bridge = inProcess(fixture);
+    await bridge.waitUntilActive();
+    await fixture.query(`INSERT INTO item VALUES (1, 'before')`);
+    await fixture.waitForCount(1);
+
+    const terminated = await fixture.query<{ pid: number }>(
+      `SELECT pg_terminate_backend(pid) AS pid FROM pg_stat_activity WHERE application_name LIKE $1`,
+      [`%${fixture.names.slot}`],
+    );
+    expect(terminated.length).toBe(2); // the walsender and the control connection
+    await fixture.query(`INSERT INTO item SELECT g, 'after ' || g FROM generate_series(2, 20) g`);
+    await fixture.waitFor((messages) => new Set(messages.map((m) => m.body.after?.id)).size === 20, 20_000, 'all 20 rows');
+    expect(bridge.status().sessions).toBeGreaterThanOrEqual(2);
+  });
+
   it('when the active bridge is killed, then the hot standby takes over within seconds and nothing is lost', async () => {
     const fixture = await setup('standby');
     const config = fixture.config({ tables: ['item'] });

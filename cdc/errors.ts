@@ -49,6 +49,11 @@ export const CdcErrors = {
       remedy: 'Correct the user, password and vhost in AMQP_URL.',
       cause,
     }),
+  topologyMismatch: (cause: unknown) =>
+    new StranglerError('CDC_TOPOLOGY_MISMATCH', `RabbitMQ refused the bridge's exchange or queue declaration: ${messageOf(cause)}`, {
+      remedy: 'An exchange or queue of that name exists with other settings (type, durability): delete it, or set CDC_EXCHANGE / CDC_STREAM to other names.',
+      cause,
+    }),
   brokerNack: (messageId: string) =>
     new StranglerError('CDC_BROKER_NACK', `RabbitMQ refused (nacked) the event ${messageId}`, {
       remedy: 'Look at the RabbitMQ log (disk or memory alarm, queue limits); the bridge re-publishes from the last flushed LSN.',
@@ -99,7 +104,9 @@ export function classifyDatabaseError(url: string, error: unknown): StranglerErr
 export function classifyBrokerError(url: string, error: unknown): StranglerError | undefined {
   if (error instanceof StranglerError) return isPermanent(error) ? error : undefined;
   const text = messageOf(error);
-  if (/ACCESS_REFUSED|NOT_ALLOWED|403|530/.test(text)) return CdcErrors.brokerAuthFailed(url, error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 403 || code === 530 || /ACCESS.REFUSED|NOT.ALLOWED/.test(text)) return CdcErrors.brokerAuthFailed(url, error);
+  if (code === 406 || /PRECONDITION.FAILED/.test(text)) return CdcErrors.topologyMismatch(error);
   return undefined;
 }
 
@@ -112,6 +119,7 @@ const PERMANENT_CODES = new Set([
   'CDC_TABLE_MISSING',
   'CDC_SLOT_PLUGIN',
   'CDC_BROKER_AUTH',
+  'CDC_TOPOLOGY_MISMATCH',
 ]);
 
 export function isPermanent(error: unknown): boolean {

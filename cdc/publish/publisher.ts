@@ -22,14 +22,34 @@ export const DEFAULT_TOPOLOGY: Topology = Object.freeze({
   streamMaxLengthBytes: 5_000_000_000,
 });
 
-/** Declares the exchange and the history stream; idempotent. */
-export async function declareTopology(channel: Channel, topology: Topology): Promise<void> {
+/**
+ * Declares the exchange and the history stream; idempotent. A stream that exists already is
+ * kept as it is: RabbitMQ refuses (406, closing the channel) a declaration whose retention
+ * differs from the existing queue's, and retention of a live stream is changed with a policy
+ * (`rabbitmqctl set_policy`), not by redeclaring it.
+ */
+export async function declareTopology(connection: ChannelModel, channel: Channel, topology: Topology): Promise<void> {
   await channel.assertExchange(topology.exchange, 'topic', { durable: true });
-  const args: Record<string, unknown> = { 'x-queue-type': 'stream' };
-  if (topology.streamMaxAge) args['x-max-age'] = topology.streamMaxAge;
-  if (topology.streamMaxLengthBytes > 0) args['x-max-length-bytes'] = topology.streamMaxLengthBytes;
-  await channel.assertQueue(topology.streamQueue, { durable: true, arguments: args });
+  if (!(await queueExists(connection, topology.streamQueue))) {
+    const args: Record<string, unknown> = { 'x-queue-type': 'stream' };
+    if (topology.streamMaxAge) args['x-max-age'] = topology.streamMaxAge;
+    if (topology.streamMaxLengthBytes > 0) args['x-max-length-bytes'] = topology.streamMaxLengthBytes;
+    await channel.assertQueue(topology.streamQueue, { durable: true, arguments: args });
+  }
   await channel.bindQueue(topology.streamQueue, topology.exchange, '#');
+}
+
+/** A passive declare on a throw-away channel (a missing queue closes the channel it was asked on). */
+async function queueExists(connection: ChannelModel, queue: string): Promise<boolean> {
+  const probe = await connection.createChannel();
+  probe.on('error', () => undefined);
+  try {
+    await probe.checkQueue(queue);
+    await probe.close().catch(() => undefined);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface PublisherOptions {
@@ -63,10 +83,20 @@ export class Publisher {
     } catch (error) {
       throw classifyBrokerError(options.amqpUrl, error) ?? CdcErrors.brokerConnectionLost(error);
     }
+    // Listen before anything can fail: an 'error' event without a listener ends the process.
+    let early: Error | undefined;
+    const onEarlyError = (error: Error) => {
+      early ??= error;
+    };
+    connection.on('error', onEarlyError);
     try {
       const channel = await connection.createConfirmChannel();
-      await declareTopology(channel, options.topology);
+      channel.on('error', onEarlyError);
+      await declareTopology(connection, channel, options.topology);
+      if (early) throw early;
       const publisher = new Publisher(connection, channel, options);
+      connection.off('error', onEarlyError);
+      channel.off('error', onEarlyError);
       connection.on('error', (error: Error) => publisher.fail(error));
       connection.on('close', () => publisher.fail(new Error('connection closed')));
       channel.on('error', (error: Error) => publisher.fail(error));
