@@ -164,6 +164,51 @@ describe('seedLegacy', () => {
     });
   });
 
+  it('leaves no row pointing at a missing product, attribute, store, category or group', async () => {
+    const orphans = await withClient(first.url, async (client) => {
+      const checks = [
+        ...['varchar', 'int', 'decimal', 'text', 'datetime'].flatMap((type) => [
+          `SELECT count(*)::int AS n FROM catalog_product_entity_${type} v WHERE NOT EXISTS (SELECT 1 FROM catalog_product_entity e WHERE e.entity_id = v.entity_id)`,
+          `SELECT count(*)::int AS n FROM catalog_product_entity_${type} v WHERE NOT EXISTS (SELECT 1 FROM eav_attribute a WHERE a.attribute_id = v.attribute_id AND a.backend_type = '${type}')`,
+          `SELECT count(*)::int AS n FROM catalog_product_entity_${type} v WHERE NOT EXISTS (SELECT 1 FROM store s WHERE s.store_id = v.store_id)`,
+        ]),
+        'SELECT count(*)::int AS n FROM catalog_product_entity_tier_price t WHERE NOT EXISTS (SELECT 1 FROM catalog_product_entity e WHERE e.entity_id = t.entity_id) OR NOT EXISTS (SELECT 1 FROM customer_group g WHERE g.customer_group_id = t.customer_group_id) OR NOT EXISTS (SELECT 1 FROM store_website w WHERE w.website_id = t.website_id)',
+        'SELECT count(*)::int AS n FROM catalog_category_product l WHERE NOT EXISTS (SELECT 1 FROM catalog_product_entity e WHERE e.entity_id = l.product_id) OR NOT EXISTS (SELECT 1 FROM catalog_category_entity c WHERE c.entity_id = l.category_id)',
+        'SELECT count(*)::int AS n FROM cataloginventory_stock_item s WHERE NOT EXISTS (SELECT 1 FROM catalog_product_entity e WHERE e.entity_id = s.product_id)',
+        'SELECT count(*)::int AS n FROM catalog_category_entity c WHERE c.parent_id <> 0 AND NOT EXISTS (SELECT 1 FROM catalog_category_entity p WHERE p.entity_id = c.parent_id)',
+      ];
+      let total = 0;
+      for (const sql of checks) total += (await client.query<{ n: number }>(sql)).rows[0]!.n;
+      return total;
+    });
+    expect(orphans).toBe(0);
+  });
+
+  it('seeds as a role that may not skip foreign-key triggers, just slower', async () => {
+    const limited = await freshDatabase('seed_limited');
+    databases.push(limited);
+    const role = `seed_role_${limited.name.slice(-8)}`;
+    await withClient(limited.url, async (client) => {
+      await client.query(`CREATE ROLE ${role} LOGIN PASSWORD 'seed'`);
+      await client.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
+      await client.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+    });
+    try {
+      const url = new URL(limited.url);
+      url.username = role;
+      url.password = 'seed';
+      const result = await seedLegacy(url.toString(), { products: 20, randomSeed: 11, logger: silentLogger(), now: NOW });
+      expect(result).toMatchObject({ seeded: true, products: 20 });
+      const { rows } = await withClient(limited.url, (client) => client.query<{ n: number }>('SELECT count(*)::int AS n FROM cataloginventory_stock_item'));
+      expect(rows[0]!.n).toBe(20);
+    } finally {
+      await withClient(limited.url, async (client) => {
+        await client.query(`DROP OWNED BY ${role}`);
+        await client.query(`DROP ROLE ${role}`);
+      });
+    }
+  });
+
   it('writes demo customers, one per group, whose password verifies', async () => {
     const { rows } = await withClient(first.url, (client) =>
       client.query<{ email: string; group_id: number; password_hash: string }>('SELECT email, group_id, password_hash FROM customer_entity ORDER BY group_id'),
