@@ -25,6 +25,8 @@ export class TransactionContext {
   private current: TransactionInfo | undefined;
   private position = 0;
   private readonly perTable = new Map<string, number>();
+  /** Relation messages are parsed once per connection and per ALTER, so their mapping is cached by identity. */
+  private readonly relations = new WeakMap<RelationMessage, RelationInfo>();
 
   constructor(
     private readonly context: EventContext,
@@ -78,12 +80,16 @@ export class TransactionContext {
     lsn: Lsn;
   }): TransactionOutput {
     if (!this.current) throw new Error(`a ${change.op} change arrived outside a transaction`);
-    const relation: RelationInfo = {
-      schema: change.relation.schema,
-      table: change.relation.name,
-      columns: change.relation.columns.map((column) => ({ name: column.name, typeOid: column.typeOid, typeMod: column.typeMod })),
-      keyColumns: this.keyColumnsOf(change.relation),
-    };
+    let relation = this.relations.get(change.relation);
+    if (!relation) {
+      relation = {
+        schema: change.relation.schema,
+        table: change.relation.name,
+        columns: change.relation.columns.map((column) => ({ name: column.name, typeOid: column.typeOid, typeMod: column.typeMod })),
+        keyColumns: this.keyColumnsOf(change.relation),
+      };
+      this.relations.set(change.relation, relation);
+    }
     const tableKey = `${relation.schema}.${relation.table}`;
     const dataCollectionOrder = (this.perTable.get(tableKey) ?? 0) + 1;
     this.perTable.set(tableKey, dataCollectionOrder);
