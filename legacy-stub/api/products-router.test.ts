@@ -428,9 +428,11 @@ describe('writing products', () => {
     const broken = await call('POST', '/products', '{"product": {');
     expect(broken.status).toBe(400);
     expect(broken.body.message).toContain('Decoding error');
-    const empty = await call('POST', '/products', {});
-    expect(empty.status).toBe(400);
-    expect(empty.body.parameters).toEqual({ fieldName: 'product' });
+    for (const body of [{}, []]) {
+      const response = await call('POST', '/products', body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.body.parameters).toEqual({ fieldName: 'product' });
+    }
   });
 
   it('PUT of an unknown sku answers 404', async () => {

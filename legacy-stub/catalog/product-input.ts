@@ -108,7 +108,7 @@ export interface ProductInput {
 
 /** Parses a request body; a 400 in Magento's shape names the first bad field (`product.tier_prices[0].qty`). */
 export function parseProductBody(body: unknown): ProductInput {
-  if (body === undefined || body === null || (typeof body === 'object' && !Array.isArray(body) && !('product' in body))) {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('product' in body)) {
     throw MagentoErrors.requiredField('product');
   }
   const parsed = bodySchema.safeParse(body);

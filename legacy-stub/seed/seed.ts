@@ -28,6 +28,15 @@ export const DEFAULT_RANDOM_SEED = 20_240_501;
 const BATCH_SIZE = 2_500;
 type EavType = Exclude<BackendType, 'static'>;
 const eavTypes: readonly EavType[] = ['varchar', 'int', 'decimal', 'text', 'datetime'];
+const analysedTables = [
+  'catalog_product_entity',
+  ...eavTypes.map((type) => `catalog_product_entity_${type}`),
+  'catalog_product_entity_tier_price',
+  'catalog_category_entity',
+  'catalog_category_product',
+  'cataloginventory_stock_item',
+  'eav_attribute',
+];
 
 /**
  * Writes the reference data and a deterministic catalog into an empty legacy database.
@@ -87,6 +96,10 @@ export async function seedLegacy(databaseUrl: string, options: SeedOptions): Pro
       )}`,
     );
     await client.query('COMMIT');
+    // Fresh statistics for the planner: right after a bulk load autovacuum has not looked at the
+    // tables yet, and a search planned on empty-table estimates can take seconds instead of ms.
+    // (A role that does not own the tables gets a warning and the autovacuum's later statistics.)
+    await client.query(`ANALYZE ${analysedTables.join(', ')}`);
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
