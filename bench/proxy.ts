@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -30,6 +30,8 @@ interface Throughput {
   p99: number;
   errors: number;
   non2xx: number;
+  /** CPU time the proxy (or, for direct, the upstream) spent per request: robust on a busy machine. */
+  cpuMicrosPerRequest: number | null;
 }
 
 async function main(): Promise<void> {
@@ -39,30 +41,30 @@ async function main(): Promise<void> {
 
   const ports = { upstream: await freePort(), nginx: await freePort(), fastify: await freePort(), hpm: await freePort(), ours: await freePort(), admin: await freePort() };
   const upstream = `http://127.0.0.1:${ports.upstream}`;
-  await start('upstream', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/static-upstream.ts'], { PORT: String(ports.upstream) }, ports.upstream);
+  const upstreamProcess = await start('upstream', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/static-upstream.ts'], { PORT: String(ports.upstream) }, ports.upstream);
 
   const results: Throughput[] = [];
-  results.push(await measure('direct', ports.upstream));
+  results.push(await measure('direct', ports.upstream, upstreamProcess));
 
   const nginx = await startNginx(ports.nginx, ports.upstream);
   if (nginx) {
-    results.push(await measure('nginx (plain reverse proxy)', ports.nginx));
+    results.push(await measure('nginx (plain reverse proxy)', ports.nginx, nginx));
     stop(nginx);
-  } else results.push({ name: 'nginx (unavailable)', requestsPerSecond: 0, p50: 0, p99: 0, errors: 0, non2xx: 0 });
+  } else results.push({ name: 'nginx (unavailable)', requestsPerSecond: 0, p50: 0, p99: 0, errors: 0, non2xx: 0, cpuMicrosPerRequest: null });
 
   const fastify = await start('fastify', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/fastify-proxy.ts'], { PORT: String(ports.fastify), UPSTREAM: upstream }, ports.fastify);
-  results.push(await measure('@fastify/http-proxy', ports.fastify));
+  results.push(await measure('@fastify/http-proxy', ports.fastify, fastify));
   stop(fastify);
 
   const hpm = await start('hpm', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/hpm-proxy.ts'], { PORT: String(ports.hpm), UPSTREAM: upstream }, ports.hpm);
-  results.push(await measure('http-proxy-middleware, bare node:http', ports.hpm));
+  results.push(await measure('http-proxy-middleware, bare node:http', ports.hpm, hpm));
   stop(hpm);
 
   const routesFile = join(work, 'routes.yaml');
   writeFileSync(routesFile, thirtyRoutes(ports.upstream, 'extracted'));
   const token = 'bench-token';
   const ours = await start('ours', process.execPath, ['--import', 'tsx', 'proxy/main.ts'], { PROXY_PORT: String(ports.ours), ADMIN_PORT: String(ports.admin), ROUTES_FILE: routesFile, STRANGLER_ADMIN_TOKEN: token, LOG_LEVEL: 'info' }, ports.ours, true);
-  results.push(await measure('strangler proxy (30 routes, logging on)', ports.ours));
+  results.push(await measure('strangler proxy (30 routes, logging on)', ports.ours, ours));
 
   const byName = (prefix: string) => results.find((result) => result.name.startsWith(prefix));
   const oursResult = byName('strangler') as Throughput;
@@ -111,18 +113,56 @@ async function main(): Promise<void> {
 
 function printThroughput(results: Throughput[], ours: Throughput): void {
   console.log(table([
-    ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'ours ÷ this'],
-    ...results.map((result) => [result.name, result.requestsPerSecond.toFixed(0), result.p50.toFixed(2), result.p99.toFixed(2), String(result.errors), String(result.non2xx), result.requestsPerSecond > 0 ? `${(ours.requestsPerSecond / result.requestsPerSecond).toFixed(2)}×` : '-']),
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'CPU µs/req', 'ours ÷ this'],
+    ...results.map((result) => [result.name, result.requestsPerSecond.toFixed(0), result.p50.toFixed(2), result.p99.toFixed(2), String(result.errors), String(result.non2xx), result.cpuMicrosPerRequest === null ? '-' : result.cpuMicrosPerRequest.toFixed(0), result.requestsPerSecond > 0 ? `${(ours.requestsPerSecond / result.requestsPerSecond).toFixed(2)}×` : '-']),
   ]));
 }
 
-async function measure(name: string, port: number): Promise<Throughput> {
+async function measure(name: string, port: number, child: ChildProcess | undefined): Promise<Throughput> {
   const url = `http://127.0.0.1:${port}${PATH}`;
   await autocannon({ url, connections: CONNECTIONS, duration: WARMUP });
+  const before = child?.pid === undefined ? null : cpuTicks(child.pid);
   const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
-  const throughput = { name, requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
-  console.log(`  ${name}: ${throughput.requestsPerSecond.toFixed(0)} req/s`);
+  const after = child?.pid === undefined ? null : cpuTicks(child.pid);
+  const cpuMicrosPerRequest = before === null || after === null || result.requests.total === 0 ? null : ((after - before) / CLOCK_TICKS) * 1e6 / result.requests.total;
+  const throughput = { name, requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx, cpuMicrosPerRequest };
+  console.log(`  ${name}: ${throughput.requestsPerSecond.toFixed(0)} req/s${cpuMicrosPerRequest === null ? '' : `, ${cpuMicrosPerRequest.toFixed(0)} µs CPU/request`}`);
   return throughput;
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** user+system CPU ticks of a process and all its descendants (nginx workers), from /proc. */
+function cpuTicks(rootPid: number): number | null {
+  try {
+    const stats = new Map<number, { parent: number; ticks: number }>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+        stats.set(Number(entry), { parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      } catch {
+        // the process ended while we looked
+      }
+    }
+    let total = 0;
+    const queue = [rootPid];
+    while (queue.length > 0) {
+      const pid = queue.pop() as number;
+      total += stats.get(pid)?.ticks ?? 0;
+      for (const [child, stat] of stats) if (stat.parent === pid) queue.push(child);
+    }
+    return total;
+  } catch {
+    return null;
+  }
 }
 
 /** A steady request rate with sub-millisecond timing (autocannon rounds latencies to 1 ms). */
