@@ -71,8 +71,34 @@ function inOwnSession(): Promise<number> {
       process.stderr.write(`could not start the launcher: ${error.message}\n`);
       resolve(1);
     });
-    launcher.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 1)));
+    launcher.once('exit', (code, signal) => {
+      if (signal) {
+        // Killed before it could stop anything: end what it leaves behind, its whole process
+        // group (the stack's processes and the embedded PostgreSQL share it).
+        process.stderr.write(`the launcher was killed by ${signal}; stopping what it started\n`);
+        endGroup(launcher.pid as number).then(() => resolve(128 + (osConstants.signals[signal] ?? 0)));
+        return;
+      }
+      resolve(code ?? 1);
+    });
   });
+}
+
+async function endGroup(groupId: number): Promise<void> {
+  const send = (signal: NodeJS.Signals | 0) => {
+    try {
+      process.kill(-groupId, signal);
+      return true;
+    } catch {
+      return false; // no process left in the group
+    }
+  };
+  if (!send('SIGTERM')) return;
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    if (!send(0)) return;
+  }
+  send('SIGKILL');
 }
 
 async function up(options: { products?: number; dataDir?: string }, parentPid: number): Promise<number> {

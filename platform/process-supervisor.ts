@@ -63,9 +63,9 @@ export class ProcessSupervisor {
       cwd: this.#deps.cwd,
       env: spec.env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Own process group: a Ctrl-C on the terminal reaches the launcher only, which then stops
-      // each child exactly once, in order, instead of every process racing its own shutdown.
-      detached: true,
+      // Not detached: the children share the launcher's process group, which `strangler up` puts
+      // in a session of its own (away from the terminal's Ctrl-C), so that whoever started the
+      // launcher can always end the whole group, even after the launcher itself was killed.
     });
     const entry: Supervised = { spec, child, exit: undefined, exited: Promise.resolve(undefined as never) };
     for (const stream of [child.stdout, child.stderr]) {
@@ -162,15 +162,9 @@ export function processDied(exit: ProcessExit): StranglerError {
 }
 
 function signal(child: ChildProcess, name: NodeJS.Signals): void {
-  if (!child.pid) return;
   try {
-    // The whole group: a child's own children (if any) go too.
-    process.kill(-child.pid, name);
+    child.kill(name);
   } catch {
-    try {
-      child.kill(name);
-    } catch {
-      // already gone
-    }
+    // already gone
   }
 }

