@@ -2,7 +2,7 @@ import amqp from 'amqplib';
 import type { Channel, ChannelModel } from 'amqplib';
 import type pg from 'pg';
 import type { Logger } from '../../../platform/logger.ts';
-import { AppliedPositions } from '../../../cdc/consumer/applied-positions.ts';
+import { AppliedPositions, rowKeyOf } from '../../../cdc/consumer/applied-positions.ts';
 import { ChangeConsumer } from '../../../cdc/consumer/change-consumer.ts';
 import type { ReceivedChange } from '../../../cdc/consumer/received-change.ts';
 import type { Lsn } from '../../../cdc/offsets/lsn.ts';
@@ -113,7 +113,7 @@ export class PriceSync {
       connection: this.monitor,
       streamQueue: options.streamQueue,
       routingKeys: this.consumer.bindings,
-      apply: (change) => this.apply(change),
+      applyBatch: (changes) => this.applyBatch(changes),
       logger: options.logger,
       idleMs: options.backfillIdleMs,
     }).then(
@@ -142,21 +142,89 @@ export class PriceSync {
     }
   }
 
-  /** Applies one change (from the queue or the stream), strictly one at a time. */
+  /** Applies one change from the queue, strictly one at a time with everything else. */
   private apply(change: ReceivedChange): Promise<void> {
-    const run = this.serial.then(() => this.applyNow(change));
+    return this.exclusively(() => this.applyNow(change));
+  }
+
+  /** Applies changes from the history stream, many per transaction; returns how many failed. */
+  private applyBatch(changes: readonly ReceivedChange[]): Promise<number> {
+    return this.exclusively(() => this.applyBatchNow(changes));
+  }
+
+  private exclusively<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(work);
     this.serial = run.catch(() => undefined);
     return run;
   }
 
   private async applyNow(change: ReceivedChange): Promise<void> {
     if (this.stopped) throw new Error('the pricing sync is stopping');
+    // A redelivery of something already applied (after a backfill the queue repeats the whole
+    // stream) is recognised with one read instead of a write transaction: a row's applied
+    // position only ever grows, so "already at or past it" cannot become false.
+    if (await this.alreadyApplied(change)) {
+      this.handled(change, false);
+      return;
+    }
     let invalidation: Invalidation | undefined;
     const fresh = await this.positions.applyOnce(this.options.pool, change, async (client) => {
       invalidation = await applyChange(client, change);
     });
     // After the commit: a request that misses the cache now reads the new rows.
     if (invalidation) this.options.onInvalidate(invalidation);
+    this.handled(change, fresh);
+  }
+
+  private async alreadyApplied(change: ReceivedChange): Promise<boolean> {
+    if (change.event.op === 't') return false;
+    const { rows } = await this.options.pool.query<{ done: boolean }>({
+      name: 'pricing-already-applied',
+      text: `SELECT (commit_lsn, position) >= ($3::pg_lsn, $4::integer) AS done FROM cdc_applied WHERE source_table = $1 AND row_key = $2`,
+      values: [change.table, rowKeyOf(change), change.position.commitLsn.toString(), change.position.index],
+    });
+    return rows[0]?.done === true;
+  }
+
+  /**
+   * One transaction for a batch, each change behind a savepoint: a change that fails is rolled
+   * back alone, logged and counted, and the others commit. One commit (one WAL flush) per batch
+   * instead of per change is what makes filling a store from a long history fast.
+   */
+  private async applyBatchNow(changes: readonly ReceivedChange[]): Promise<number> {
+    if (this.stopped) throw new Error('the pricing sync is stopping');
+    const client = await this.options.pool.connect();
+    const invalidations: Invalidation[] = [];
+    const outcomes: Array<{ change: ReceivedChange; fresh: boolean }> = [];
+    let failed = 0;
+    try {
+      await client.query('BEGIN');
+      for (const change of changes) {
+        await client.query('SAVEPOINT change');
+        try {
+          const fresh = await this.positions.claim(client, change);
+          if (fresh) invalidations.push(await applyChange(client, change));
+          await client.query('RELEASE SAVEPOINT change');
+          outcomes.push({ change, fresh });
+        } catch (error) {
+          await client.query('ROLLBACK TO SAVEPOINT change');
+          failed += 1;
+          this.log.error({ err: error, messageId: change.messageId }, 'a change from the history stream could not be applied; skipped');
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    for (const invalidation of invalidations) this.options.onInvalidate(invalidation);
+    for (const outcome of outcomes) this.handled(outcome.change, outcome.fresh);
+    return failed;
+  }
+
+  private handled(change: ReceivedChange, fresh: boolean): void {
     this.options.metrics.changes.inc({ table: change.event.source.table, outcome: fresh ? 'applied' : 'skipped' });
     const commitLsn = change.position.commitLsn;
     if (!this.applied || commitLsn.isAfter(this.applied.lsn)) {

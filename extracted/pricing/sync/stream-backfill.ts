@@ -8,11 +8,14 @@ export interface BackfillOptions {
   streamQueue: string;
   /** Routing keys of the followed tables; everything else in the stream is skipped. */
   routingKeys: readonly string[];
-  apply: (change: ReceivedChange) => Promise<void>;
+  /** Applies a batch in one transaction; resolves with how many of its changes failed. */
+  applyBatch: (changes: readonly ReceivedChange[]) => Promise<number>;
   logger: Logger;
   /** The stream is taken as read to its end once nothing arrived for this long. */
   idleMs?: number;
   prefetch?: number;
+  /** Changes per transaction. */
+  batchSize?: number;
 }
 
 export interface BackfillResult {
@@ -29,8 +32,9 @@ export interface BackfillResult {
  * the overlap harmless. AMQP 0.9.1 has no end-of-stream signal, so the end is where deliveries stop
  * for `idleMs` with nothing in hand.
  *
- * A message that fails here is logged and counted, not retried: the stream cannot dead-letter, and
- * one bad row must not keep the service from ever starting.
+ * Changes are applied in batches, one transaction each (see PriceSync.applyBatch). A change that
+ * fails is logged and counted, not retried: the stream cannot dead-letter, and one bad row must not
+ * keep the service from ever starting.
  */
 export async function backfillFromStream(options: BackfillOptions): Promise<BackfillResult> {
   const log = options.logger.child({ component: 'pricing-backfill', stream: options.streamQueue });
@@ -51,47 +55,67 @@ export async function backfillFromStream(options: BackfillOptions): Promise<Back
   channel.on('error', (error: Error) => log.warn({ err: error }, 'backfill channel error'));
   const keys = new Set(options.routingKeys);
   const idleMs = options.idleMs ?? 1000;
-  let pending = 0;
+  const batchSize = options.batchSize ?? 500;
+  const buffer: ConsumeMessage[] = [];
+  let draining = false;
   let lastActivity = Date.now();
-  let chain = Promise.resolve();
-  await channel.prefetch(options.prefetch ?? 500);
-  const handle = async (message: ConsumeMessage) => {
+  let failure: unknown;
+  await channel.prefetch(options.prefetch ?? 2 * batchSize);
+  // Deliveries pile up in `buffer` while a batch is applied; each turn takes what has arrived.
+  const drain = async () => {
+    draining = true;
     try {
-      result.read += 1;
-      if (!keys.has(message.fields.routingKey)) return;
-      try {
-        await options.apply(parseReceivedChange(message));
-        result.applied += 1;
-      } catch (error) {
-        result.failed += 1;
-        log.error({ err: error, messageId: message.properties.messageId }, 'a change from the history stream could not be applied; skipped');
+      while (buffer.length > 0) {
+        const batch = buffer.splice(0, batchSize);
+        const changes: ReceivedChange[] = [];
+        for (const message of batch) {
+          result.read += 1;
+          if (!keys.has(message.fields.routingKey)) continue;
+          try {
+            changes.push(parseReceivedChange(message));
+          } catch (error) {
+            result.failed += 1;
+            log.error({ err: error, messageId: message.properties.messageId }, 'an invalid message in the history stream; skipped');
+          }
+        }
+        if (changes.length > 0) {
+          const failed = await options.applyBatch(changes);
+          result.failed += failed;
+          result.applied += changes.length - failed;
+        }
+        // Stream acks only return credit (a stream keeps its messages); ack the batch at once.
+        channel.ack(batch[batch.length - 1]!, true);
+        lastActivity = Date.now();
       }
+    } catch (error) {
+      failure = error;
     } finally {
-      channel.ack(message);
-      pending -= 1;
-      lastActivity = Date.now();
+      draining = false;
     }
   };
   const { consumerTag } = await channel.consume(
     options.streamQueue,
     (message) => {
       if (!message) return;
-      pending += 1;
-      chain = chain.then(() => handle(message));
+      buffer.push(message);
+      lastActivity = Date.now();
+      if (!draining) setImmediate(() => void (draining ? undefined : drain()));
     },
     { noAck: false, arguments: { 'x-stream-offset': 'first' } },
   );
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      if (pending === 0 && Date.now() - lastActivity >= idleMs) {
+      if (failure !== undefined || (buffer.length === 0 && !draining && Date.now() - lastActivity >= idleMs)) {
         clearInterval(timer);
         resolve();
       }
     }, Math.min(100, idleMs));
   });
   await channel.cancel(consumerTag).catch(() => undefined);
-  await chain;
+  while (draining) await new Promise((resolve) => setTimeout(resolve, 10));
   await channel.close().catch(() => undefined);
+  // A failed transaction (the store went away) leaves rows missing: the caller must not call the store filled.
+  if (failure !== undefined) throw failure;
   log.info(result, 'filled the store from the CDC history stream');
   return result;
 }

@@ -1,0 +1,257 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../platform/embedded-postgres.ts';
+import { ensureDatabase } from '../platform/database.ts';
+import { migrate } from '../platform/migrations.ts';
+import { createRootLogger } from '../platform/logger.ts';
+import { seedLegacy } from '../legacy-stub/seed/seed.ts';
+import { CdcBridge } from '../cdc/bridge.ts';
+import { parseBridgeConfig } from '../cdc/bridge-config.ts';
+import { prepareCapture } from '../cdc/capture-setup.ts';
+import { DEFAULT_CAPTURED_TABLES } from '../cdc/capture-table.ts';
+
+// Final-price latency, the extracted pricing service against the legacy endpoint it replaces
+// (issue 5). Both run as their own processes (their real main.ts) on one throw-away embedded
+// PostgreSQL; the service is filled through the real CDC bridge from the stream alone. Then, for
+// each: a maximum-throughput run and a fixed 1,000 requests/s run (autocannon), over random skus,
+// customer groups and quantities. Targets: the service's p99 ≤ ¼ of the legacy's and < 5 ms at
+// 1,000 requests/s. BENCH_PRICING_PRODUCTS (default 2,000) and BENCH_PRICING_SECONDS (10) tune it.
+
+const products = Number(process.env.BENCH_PRICING_PRODUCTS ?? 2_000);
+const seconds = Number(process.env.BENCH_PRICING_SECONDS ?? 10);
+const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const logger = createRootLogger({ name: 'bench-pricing', level: process.env.LOG_LEVEL ?? 'warn' });
+const root = fileURLToPath(new URL('..', import.meta.url));
+const resultsFile = fileURLToPath(new URL('./results/pricing.json', import.meta.url));
+const suffix = randomBytes(4).toString('hex');
+const names = {
+  exchange: `bench.cdc.${suffix}`,
+  streamQueue: `bench.cdc.log.${suffix}`,
+  slot: `bench_pricing_${suffix}`,
+  publication: `bench_pricing_${suffix}`,
+  queue: `bench.pricing.cdc.${suffix}`,
+};
+
+interface RunResult {
+  target: 'service' | 'legacy';
+  mode: 'max' | '1000/s';
+  requests: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** autocannon's own percentiles (whole milliseconds, corrected for coordinated omission at a fixed rate). */
+  autocannon: { p50: number; p99: number };
+  errors: number;
+  non2xx: number;
+}
+
+const children: ChildProcess[] = [];
+const dataDir = await mkdtemp(path.join(tmpdir(), 'strangler-bench-pricing-'));
+const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger, durability: 'durable' });
+let bridge: CdcBridge | undefined;
+let bridgeRunning: Promise<void> | undefined;
+try {
+  const legacyUrl = server.url('legacy');
+  const pricingUrl = server.url('pricing');
+  await ensureDatabase(server.url('postgres'), 'legacy');
+  await ensureDatabase(server.url('postgres'), 'pricing');
+  await migrate(legacyUrl, path.join(root, 'legacy-stub/schema'), logger);
+  await prepareCapture({ databaseUrl: legacyUrl, logger, slot: names.slot, publication: names.publication });
+  bridge = new CdcBridge({
+    config: parseBridgeConfig({ databaseUrl: legacyUrl, amqpUrl, tables: [...DEFAULT_CAPTURED_TABLES], ...names, streamMaxAge: '1h' }),
+    logger,
+  });
+  bridgeRunning = bridge.start();
+  await bridge.waitUntilActive();
+  const seeded = await seedLegacy(legacyUrl, { products, logger });
+  console.log(`seeded ${products} products in ${seeded.ms} ms`);
+
+  const legacyPort = await freePort();
+  const pricingPort = await freePort();
+  children.push(start('legacy-stub/main.ts', { LEGACY_DATABASE_URL: legacyUrl, LEGACY_PORT: String(legacyPort), LOG_LEVEL: 'warn' }));
+  const catchUpStarted = performance.now();
+  children.push(
+    start('extracted/pricing/main.ts', {
+      PRICING_DATABASE_URL: pricingUrl,
+      PRICING_PORT: String(pricingPort),
+      AMQP_URL: amqpUrl,
+      CDC_EXCHANGE: names.exchange,
+      CDC_STREAM: names.streamQueue,
+      PRICING_QUEUE: names.queue,
+      CDC_URL: 'http://127.0.0.1:9/healthz',
+      LOG_LEVEL: 'warn',
+    }),
+  );
+  const legacyBase = `http://127.0.0.1:${legacyPort}`;
+  const serviceBase = `http://127.0.0.1:${pricingPort}`;
+  await waitFor(`${legacyBase}/healthz`, 30_000);
+  await waitFor(`${serviceBase}/readyz`, 600_000);
+  const catchUpMs = Math.round(performance.now() - catchUpStarted);
+  console.log(`the pricing service caught up from the stream in ${catchUpMs} ms`);
+  await bridge.stop();
+
+  const client = new pg.Client({ connectionString: legacyUrl });
+  await client.connect();
+  const skus = (await client.query<{ sku: string }>('SELECT sku FROM catalog_product_entity ORDER BY entity_id')).rows.map((row) => row.sku);
+  await client.end();
+  const randomPath = () => {
+    const sku = skus[Math.floor(Math.random() * skus.length)]!;
+    const group = Math.floor(Math.random() * 4);
+    const qty = [1, 2, 5, 10, 20, 50][Math.floor(Math.random() * 6)];
+    return `/rest/V1/products/${encodeURIComponent(sku)}/final-price?customerGroupId=${group}&qty=${qty}`;
+  };
+
+  // Same answers before timing anything: a fast wrong answer is no result.
+  for (let i = 0; i < 200; i += 1) {
+    const question = randomPath();
+    const [a, b] = await Promise.all([fetch(`${legacyBase}${question}`).then((r) => r.text()), fetch(`${serviceBase}${question}`).then((r) => r.text())]);
+    if (a !== b) throw new Error(`the service and the legacy disagree on ${question}: ${b} vs ${a}`);
+  }
+
+  const results: RunResult[] = [];
+  for (const [target, base] of [['service', serviceBase], ['legacy', legacyBase]] as const) {
+    await run(base, randomPath, { connections: 10, duration: 3 }); // warm-up (connections, JIT, cache)
+    results.push({ target, mode: 'max', ...(await run(base, randomPath, { connections: 10, duration: seconds })) });
+    results.push({ target, mode: '1000/s', ...(await run(base, randomPath, { connections: 10, duration: seconds, overallRate: 1000 })) });
+  }
+  const metrics = await (await fetch(`${serviceBase}/metrics`)).text();
+  const hitRatio = Number(/^pricing_cache_hit_ratio (\S+)$/m.exec(metrics)?.[1] ?? NaN);
+
+  const of = (target: string, mode: string) => results.find((r) => r.target === target && r.mode === mode)!;
+  const fixedService = of('service', '1000/s');
+  const fixedLegacy = of('legacy', '1000/s');
+  const targets = {
+    p99UnderFiveMsAt1000: { value: fixedService.p99Ms, target: '< 5 ms', pass: fixedService.p99Ms < 5 && fixedService.non2xx === 0 && fixedService.errors === 0 },
+    p99QuarterOfLegacyAt1000: {
+      value: Number((fixedService.p99Ms / fixedLegacy.p99Ms).toFixed(3)),
+      target: '≤ 0.25 × legacy p99 at 1,000 req/s',
+      pass: fixedService.p99Ms <= fixedLegacy.p99Ms / 4,
+    },
+    p99QuarterOfLegacyAtMax: {
+      value: Number((of('service', 'max').p99Ms / of('legacy', 'max').p99Ms).toFixed(3)),
+      target: '≤ 0.25 × legacy p99 at maximum throughput (reported)',
+      pass: of('service', 'max').p99Ms <= of('legacy', 'max').p99Ms / 4,
+    },
+  };
+  console.log(`\nfinal-price, ${products} products, 10 connections, ${seconds} s per run, random sku × group × qty\n`);
+  console.table(
+    results.map((r) => ({
+      target: r.target,
+      mode: r.mode,
+      'req/s': r.requestsPerSecond,
+      'p50 (ms)': r.p50Ms,
+      'p99 (ms)': r.p99Ms,
+      'autocannon p50/p99 (ms)': `${r.autocannon.p50}/${r.autocannon.p99}`,
+      errors: r.errors + r.non2xx,
+    })),
+  );
+  console.table(Object.entries(targets).map(([name, t]) => ({ target: name, value: t.value, wanted: t.target, pass: t.pass })));
+  console.log(`cache hit ratio ${hitRatio.toFixed(4)}; catch-up from the stream ${catchUpMs} ms`);
+  const report = {
+    benchmark: 'pricing',
+    date: new Date().toISOString(),
+    products,
+    secondsPerRun: seconds,
+    connections: 10,
+    catchUpMs,
+    cacheHitRatio: hitRatio,
+    results,
+    targets,
+    pass: targets.p99UnderFiveMsAt1000.pass && targets.p99QuarterOfLegacyAt1000.pass,
+    note: 'p50/p99 are exact from every response time (autocannon "response" events); autocannon\'s own histogram has whole-millisecond resolution.',
+  };
+  await mkdir(path.dirname(resultsFile), { recursive: true });
+  await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${path.relative(process.cwd(), resultsFile)}`);
+  if (!report.pass) process.exitCode = 1;
+} finally {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
+  await bridge?.stop();
+  await bridgeRunning?.catch(() => undefined);
+  await removeBrokerObjects();
+  await server.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+function start(entry: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    cwd: root,
+  });
+  return child;
+}
+
+async function run(base: string, nextPath: () => string, options: { connections: number; duration: number; overallRate?: number }) {
+  const times: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: base,
+        connections: options.connections,
+        duration: options.duration,
+        overallRate: options.overallRate,
+        requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: nextPath() }) }],
+      },
+      (error, done) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(done)),
+    );
+    instance.on('response', (_client, _status, _bytes, responseTime) => times.push(responseTime));
+  });
+  times.sort((a, b) => a - b);
+  const at = (q: number) => Number((times[Math.min(times.length - 1, Math.floor(times.length * q))] ?? NaN).toFixed(3));
+  return {
+    requests: result.requests.total,
+    requestsPerSecond: Math.round(result.requests.total / options.duration),
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    autocannon: { p50: result.latency.p50, p99: result.latency.p99 },
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+async function waitFor(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    if (children.some((child) => child.exitCode !== null)) throw new Error(`a process exited while waiting for ${url}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${url}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function removeBrokerObjects(): Promise<void> {
+  const connection = await amqp.connect(amqpUrl).catch(() => undefined);
+  if (!connection) return;
+  for (const queue of [names.queue, `${names.queue}.retry`, `${names.queue}.dead`, names.streamQueue]) {
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    await channel.deleteQueue(queue).catch(() => undefined);
+    await channel.close().catch(() => undefined);
+  }
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  await channel.deleteExchange(names.exchange).catch(() => undefined);
+  await connection.close().catch(() => undefined);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
