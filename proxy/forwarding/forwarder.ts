@@ -198,6 +198,11 @@ export class Forwarder {
   #onProxyReq(proxyReq: ClientRequest, req: ProxiedRequest): void {
     const context = req[CONTEXT];
     if (context === undefined) return;
+    if (context.done) {
+      // The client left while the request waited for an upstream connection: do not send it.
+      proxyReq.destroy();
+      return;
+    }
     context.proxyReq = proxyReq;
     // http-proxy's own timeout handler aborts the request; this one remembers why it failed.
     proxyReq.once('timeout', () => {
@@ -229,7 +234,15 @@ export class Forwarder {
     const headers = endToEndResponseHeaders(proxyRes.rawHeaders, proxyRes.headers.connection);
     if (REDIRECT_STATUSES.has(status) && proxyRes.headers.location !== undefined) rewriteLocation(headers, upstream.upstream.origin, req);
     this.#addOwnHeaders(headers, context, proxyRes.headers['x-request-id'] === undefined);
-    res.writeHead(status, proxyRes.statusMessage, headers);
+    try {
+      res.writeHead(status, proxyRes.statusMessage, headers);
+    } catch (error) {
+      // A header Node refuses to write must cost this request, not the process.
+      proxyRes.destroy();
+      context.proxyRes = undefined;
+      this.#failed(req, res, context, 'error', ProxyErrors.badGateway(upstream.upstream.name, error));
+      return;
+    }
     // Count body bytes for the log line; a declared length saves a listener call per chunk.
     const declared = proxyRes.headers['content-length'];
     if (declared !== undefined && req.method !== 'HEAD') context.bytes = Number(declared);
@@ -296,7 +309,6 @@ export class Forwarder {
       context.proxyRes?.destroy();
       this.#settleBreaker(context, 'abandoned');
     }
-    (req as ProxiedRequest)[CONTEXT] = undefined;
     // 499: nginx's "client closed request", so aborted requests stand apart in dashboards;
     // an answer the upstream broke off counts as the 502 it is.
     const status = completed ? res.statusCode : context.failure === undefined ? 499 : 502;
