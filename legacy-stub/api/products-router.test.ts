@@ -435,6 +435,16 @@ describe('writing products', () => {
     }
   });
 
+  it('a sku with a slash and a space is addressed URL-encoded, as in Magento', async () => {
+    const created = await call('POST', '/products', { product: { sku: 'MJ/04 x', name: 'Slash Jacket', price: 10 } });
+    expect(created.status, created.text).toBe(200);
+    const path = `/products/${encodeURIComponent('MJ/04 x')}`;
+    expect((await call('GET', path)).body.sku).toBe('MJ/04 x');
+    expect((await call('PUT', path, { product: { price: 11 } })).body.price).toBe(11);
+    expect((await call('DELETE', path)).body).toBe(true);
+    expect((await call('GET', path)).status).toBe(404);
+  });
+
   it('PUT of an unknown sku answers 404', async () => {
     const response = await call('PUT', '/products/NO-SUCH-SKU', { product: { name: 'Ghost' } });
     expect(response.status).toBe(404);
