@@ -74,6 +74,30 @@ export interface TransactionInfo {
   commitTimeMs: number;
 }
 
+/** Per-transaction strings, computed once instead of once per event (a 10,000-row transaction). */
+interface TransactionStrings {
+  commitLsnDecimal: string;
+  messageIdPrefix: string;
+  transactionId: string;
+}
+
+const transactionStrings = new WeakMap<TransactionInfo, TransactionStrings>();
+const routingKeys = new WeakMap<RelationInfo, { routingKey: string; table: string }>();
+
+function stringsOf(transaction: TransactionInfo, serverName: string): TransactionStrings {
+  let strings = transactionStrings.get(transaction);
+  if (!strings) {
+    const commitLsnDecimal = transaction.commitLsn.toBigInt().toString();
+    strings = {
+      commitLsnDecimal,
+      messageIdPrefix: `${serverName}:${transaction.commitLsn.toString()}:`,
+      transactionId: `${transaction.xid}:${commitLsnDecimal}`,
+    };
+    transactionStrings.set(transaction, strings);
+  }
+  return strings;
+}
+
 export interface ChangeInput {
   op: Exclude<Operation, 'r'>;
   relation: RelationInfo;
@@ -102,6 +126,8 @@ export interface PublishableEvent {
   messageId: string;
   /** `<server>.<schema>.<table>`, Debezium's topic name. */
   routingKey: string;
+  /** `<schema>.<table>`, the `table` header. */
+  headersTable: string;
   /** The row's key (primary key columns), as Debezium's key payload; null for truncate. */
   key: Row | null;
   /** Commit LSN of the change's transaction and its position there: the total order of changes. */
@@ -134,6 +160,15 @@ function mapTuple(tuple: Record<string, string | null | undefined>, relation: Re
 /** Builds the Debezium-shaped event for one row change (or one table of a truncate). */
 export function buildChangeEvent(input: ChangeInput, transaction: TransactionInfo, context: EventContext): PublishableEvent {
   const unchanged: string[] = [];
+  const strings = stringsOf(transaction, context.serverName);
+  let names = routingKeys.get(input.relation);
+  if (names === undefined) {
+    names = {
+      routingKey: routingKeyOf(context.serverName, input.relation.schema, input.relation.table),
+      table: `${input.relation.schema}.${input.relation.table}`,
+    };
+    routingKeys.set(input.relation, names);
+  }
   const before = input.oldTuple ? mapTuple(input.oldTuple, input.relation, null) : null;
   const after = input.newTuple ? mapTuple(input.newTuple, input.relation, unchanged) : null;
   const event: ChangeEvent = {
@@ -146,7 +181,7 @@ export function buildChangeEvent(input: ChangeInput, transaction: TransactionInf
       ts_ms: transaction.commitTimeMs,
       snapshot: 'false',
       db: context.database,
-      sequence: JSON.stringify([transaction.commitLsn.toBigInt().toString(), input.lsn.toBigInt().toString()]),
+      sequence: `["${strings.commitLsnDecimal}","${input.lsn.toBigInt().toString()}"]`,
       schema: input.relation.schema,
       table: input.relation.table,
       txId: transaction.xid,
@@ -157,7 +192,7 @@ export function buildChangeEvent(input: ChangeInput, transaction: TransactionInf
     ts_ms: context.now(),
     transaction: context.transactionMetadata
       ? {
-          id: `${transaction.xid}:${transaction.commitLsn.toBigInt().toString()}`,
+          id: strings.transactionId,
           total_order: input.position + 1,
           data_collection_order: input.dataCollectionOrder,
         }
@@ -168,8 +203,9 @@ export function buildChangeEvent(input: ChangeInput, transaction: TransactionInf
   const key = input.op === 't' || !keySource ? null : pickKey(keySource, input.relation);
   return {
     event,
-    messageId: messageIdOf(context.serverName, transaction.commitLsn, input.position),
-    routingKey: routingKeyOf(context.serverName, input.relation.schema, input.relation.table),
+    messageId: strings.messageIdPrefix + input.position,
+    routingKey: names.routingKey,
+    headersTable: names.table,
     key,
     commitLsn: transaction.commitLsn,
     position: input.position,

@@ -122,6 +122,8 @@ function mapScalar(text: string | null, type: ColumnType): JsonValue {
     case TypeOid.date:
       return dateToEpochDays(text) ?? text;
     case TypeOid.timestamp: {
+      const fast = fastTimestampMicros(text);
+      if (fast !== undefined) return precisionOf(type) <= 3 ? Math.floor(fast / 1000) : fast;
       const micros = timestampToEpochMicros(text);
       if (micros === undefined) return text;
       return precisionOf(type) <= 3 ? Number(micros / 1000n) : Number(micros);
@@ -170,6 +172,27 @@ export function dateToEpochDays(text: string): number | undefined {
   if (!match) return undefined;
   const year = parseYear(match[1]!, Boolean(match[4]));
   return Math.round(utcDate(year, Number(match[2]), Number(match[3])) / EPOCH_DAY_MS);
+}
+
+/**
+ * The common case without a regex or BigInt: "YYYY-MM-DD HH:MM:SS[.ffffff]" for years 1000–2200,
+ * whose microseconds fit a double exactly. Anything else takes the general path below.
+ */
+function fastTimestampMicros(text: string): number | undefined {
+  const length = text.length;
+  if (length < 19 || length > 26 || text.charCodeAt(4) !== 45 || text.charCodeAt(10) !== 32 || text.charCodeAt(13) !== 58) return undefined;
+  const year = Number(text.slice(0, 4));
+  if (!(year >= 1000 && year <= 2200)) return undefined;
+  const ms = Date.UTC(year, Number(text.slice(5, 7)) - 1, Number(text.slice(8, 10)), Number(text.slice(11, 13)), Number(text.slice(14, 16)), Number(text.slice(17, 19)));
+  if (!Number.isFinite(ms)) return undefined;
+  let fraction = 0;
+  if (length > 19) {
+    if (text.charCodeAt(19) !== 46) return undefined;
+    const digits = text.slice(20);
+    fraction = Number(digits) * 10 ** (6 - digits.length);
+    if (!Number.isInteger(fraction)) return undefined;
+  }
+  return ms * 1000 + fraction;
 }
 
 /** "2024-03-01 12:34:56.123456" → microseconds since the epoch, the timestamp read as UTC. */

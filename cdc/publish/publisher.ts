@@ -115,13 +115,13 @@ export class Publisher {
   }
 
   /**
-   * Publishes one event; `onConfirm` runs when the broker confirmed it. Resolves when the
-   * channel can take more (the socket buffer drained), which is the first level of backpressure.
+   * Publishes one event; `onConfirm` runs when the broker confirmed it. Returns false when the
+   * channel's buffer is full: the caller then awaits `drained()` before publishing more, the
+   * first level of backpressure.
    */
-  async publish(event: PublishableEvent, onConfirm: () => void): Promise<void> {
+  publish(event: PublishableEvent, onConfirm: () => void): boolean {
     if (this.failed) throw CdcErrors.brokerConnectionLost(new Error('the publisher already failed'));
-    const table = `${event.event.source.schema}.${event.event.source.table}`;
-    const writable = this.channel.publish(
+    return this.channel.publish(
       this.options.topology.exchange,
       event.routingKey,
       event.body,
@@ -132,7 +132,7 @@ export class Publisher {
         timestamp: Math.floor(event.event.source.ts_ms / 1000),
         type: `${event.routingKey}.${event.event.op}`,
         headers: {
-          table,
+          table: event.headersTable,
           op: event.event.op,
           server: event.event.source.name,
           commit_lsn: event.commitLsn.toString(),
@@ -145,7 +145,10 @@ export class Publisher {
         else onConfirm();
       },
     );
-    if (!writable) await new Promise<void>((resolve) => this.channel.once('drain', () => resolve()));
+  }
+
+  drained(): Promise<void> {
+    return new Promise<void>((resolve) => this.channel.once('drain', () => resolve()));
   }
 
   /** Waits until every publish so far is confirmed (throws when one was refused or the channel died). */
