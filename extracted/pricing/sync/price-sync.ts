@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Logger } from '../../../platform/logger.ts';
 import { AppliedPositions, rowKeyOf } from '../../../cdc/consumer/applied-positions.ts';
 import { ChangeConsumer } from '../../../cdc/consumer/change-consumer.ts';
-import type { ReceivedChange } from '../../../cdc/consumer/received-change.ts';
+import { comparePositions, type ChangePosition, type ReceivedChange } from '../../../cdc/consumer/received-change.ts';
 import type { Lsn } from '../../../cdc/offsets/lsn.ts';
 import type { PricingMetrics } from '../metrics.ts';
 import { applyChange, type Invalidation } from './change-applier.ts';
@@ -71,6 +71,9 @@ export class PriceSync {
   private lastHandledAt = 0;
   private lastHandledLagMs = Number.POSITIVE_INFINITY;
   private backfillDone = false;
+  /** The newest position the stream backfill has applied (or skipped as applied), and what failed there. */
+  private backfillHighWater: ChangePosition | null = null;
+  private readonly backfillFailures = new Set<string>();
   private backfilling: Promise<void> | undefined;
   private depthCache: { at: number; depth: QueueDepth } | undefined;
   private readonly log: Logger;
@@ -160,6 +163,14 @@ export class PriceSync {
 
   private async applyNow(change: ReceivedChange): Promise<void> {
     if (this.stopped) throw new Error('the pricing sync is stopping');
+    // The queue was bound before the backfill started, so it repeats what the backfill applied.
+    // The stream is in publish order, which is position order: anything at or below the
+    // backfill's high-water mark has been through the backfill — a duplicate, unless it failed there.
+    const highWater = this.backfillHighWater;
+    if (highWater && comparePositions(change.position, highWater) <= 0 && !this.backfillFailures.has(change.messageId)) {
+      this.handled(change, false);
+      return;
+    }
     // A redelivery of something already applied (after a backfill the queue repeats the whole
     // stream) is recognised with one read instead of a write transaction: a row's applied
     // position only ever grows, so "already at or past it" cannot become false.
@@ -209,6 +220,8 @@ export class PriceSync {
         } catch (error) {
           await client.query('ROLLBACK TO SAVEPOINT change');
           failed += 1;
+          // Left for the queue's copy, which retries it and dead-letters it if it keeps failing.
+          this.backfillFailures.add(change.messageId);
           this.log.error({ err: error, messageId: change.messageId }, 'a change from the history stream could not be applied; skipped');
         }
       }
@@ -221,6 +234,9 @@ export class PriceSync {
     }
     for (const invalidation of invalidations) this.options.onInvalidate(invalidation);
     for (const outcome of outcomes) this.handled(outcome.change, outcome.fresh);
+    for (const change of changes) {
+      if (!this.backfillHighWater || comparePositions(change.position, this.backfillHighWater) > 0) this.backfillHighWater = change.position;
+    }
     return failed;
   }
 
