@@ -1,3 +1,5 @@
+import { parseSearchCriteria } from '../../../legacy-stub/catalog/search-criteria.ts';
+import { resolveCatalogQuery, type CatalogQuery } from '../domain/catalog-query.ts';
 import { createCatalogDictionary } from '../domain/catalog-dictionary.ts';
 import { buildProductDocument } from '../domain/document-builder.ts';
 import type { ProductDocument } from '../domain/product-document.ts';
@@ -43,4 +45,31 @@ export function contractDocument(options: { entityId: number; sku: string; name:
   );
 }
 
-export const contractDictionary = dictionary;
+export const contractDocuments = (() => {
+  const a1 = contractDocument({ entityId: 1, sku: 'CT-A', name: 'Alpha Tee', price: '12.500000', version: 1500n });
+  const a2 = contractDocument({ entityId: 1, sku: 'CT-A', name: 'Alpha Tee Two', price: '13.000000', version: 2000n });
+  const aFirst = contractDocument({ entityId: 1, sku: 'CT-A', name: 'Alpha Tee', price: '12.500000', version: 1000n });
+  const aLate = contractDocument({ entityId: 1, sku: 'CT-A', name: 'Alpha Resurrected', price: '1.000000', version: 2400n });
+  const b = contractDocument({ entityId: 2, sku: 'CT-B', name: 'Bravo Shorts', price: '10.000000', version: 3000n });
+  const c = contractDocument({ entityId: 3, sku: 'CT-C', name: 'Charlie Hoodie', price: '30.000000', version: 3000n });
+  const d = contractDocument({ entityId: 4, sku: 'CT-D', name: 'Delta Jacket', price: '20.000000', version: 3000n });
+  return { a1, a2, aFirst, aLate, b, c, d };
+})();
+
+/** price >= 15, price descending, one per page: the contract's search. */
+export const priceQuery = (page: number): CatalogQuery =>
+  resolveCatalogQuery(
+    parseSearchCriteria(
+      new URLSearchParams({
+        'searchCriteria[filter_groups][0][filters][0][field]': 'price',
+        'searchCriteria[filter_groups][0][filters][0][value]': '15',
+        'searchCriteria[filter_groups][0][filters][0][condition_type]': 'gteq',
+        'searchCriteria[sortOrders][0][field]': 'price',
+        'searchCriteria[sortOrders][0][direction]': 'DESC',
+        'searchCriteria[pageSize]': '1',
+        'searchCriteria[currentPage]': String(page),
+      }).toString(),
+    ),
+    dictionary,
+  );
+

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSearchCriteria } from '../../../legacy-stub/catalog/search-criteria.ts';
-import { resolveCatalogQuery } from '../domain/catalog-query.ts';
-import { contractDictionary, contractDocument } from './contract-documents.ts';
+import { contractDocuments, priceQuery } from './contract-documents.ts';
 import type { ProductStore } from './product-store.ts';
 
 /**
@@ -18,29 +16,7 @@ export interface ContractHarness {
   verify?: (scenario: string) => void;
 }
 
-const a1 = contractDocument({ entityId: 1, sku: 'CT-A', name: 'Alpha Tee', price: '12.500000', version: 1500n });
-const a2 = contractDocument({ entityId: 1, sku: 'CT-A', name: 'Alpha Tee Two', price: '13.000000', version: 2000n });
-const aFirst = contractDocument({ entityId: 1, sku: 'CT-A', name: 'Alpha Tee', price: '12.500000', version: 1000n });
-const aLate = contractDocument({ entityId: 1, sku: 'CT-A', name: 'Alpha Resurrected', price: '1.000000', version: 2400n });
-const b = contractDocument({ entityId: 2, sku: 'CT-B', name: 'Bravo Shorts', price: '10.000000', version: 3000n });
-const c = contractDocument({ entityId: 3, sku: 'CT-C', name: 'Charlie Hoodie', price: '30.000000', version: 3000n });
-const d = contractDocument({ entityId: 4, sku: 'CT-D', name: 'Delta Jacket', price: '20.000000', version: 3000n });
-
-const priceQuery = (page: number) =>
-  resolveCatalogQuery(
-    parseSearchCriteria(
-      new URLSearchParams({
-        'searchCriteria[filter_groups][0][filters][0][field]': 'price',
-        'searchCriteria[filter_groups][0][filters][0][value]': '15',
-        'searchCriteria[filter_groups][0][filters][0][condition_type]': 'gteq',
-        'searchCriteria[sortOrders][0][field]': 'price',
-        'searchCriteria[sortOrders][0][direction]': 'DESC',
-        'searchCriteria[pageSize]': '1',
-        'searchCriteria[currentPage]': String(page),
-      }).toString(),
-    ),
-    contractDictionary,
-  );
+const { a1, a2, aFirst, aLate, b, c, d } = contractDocuments;
 
 export function describeProductStoreContract(name: string, harness: ContractHarness): void {
   describe(`${name} keeps the ProductStore contract`, () => {
@@ -80,5 +56,3 @@ export function describeProductStoreContract(name: string, harness: ContractHarn
     });
   });
 }
-
-export const contractDocuments = { a1, a2, aFirst, aLate, b, c, d };
