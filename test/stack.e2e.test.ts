@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // `npm start` as a person runs it: the real launcher, its embedded PostgreSQL in a temporary
@@ -59,6 +61,16 @@ async function processesUsing(marker: string): Promise<string[]> {
 }
 
 describe('the stack, started with npm start', () => {
+  // RabbitMQ is shared by every run and every engineer: this stack's exchange, history stream and
+  // service queues get names of their own, deleted afterwards, so that no other stack (a person's
+  // `npm start`) ever reads this one's changes.
+  const id = randomBytes(4).toString('hex');
+  const broker = {
+    CDC_EXCHANGE: `e2e.${id}.cdc`,
+    CDC_STREAM: `e2e.${id}.cdc.log`,
+    PRICING_QUEUE: `e2e.${id}.pricing`,
+    PIM_QUEUE: `e2e.${id}.pim`,
+  };
   let dataDir: string;
   let env: Record<string, string>;
   let ports: Record<string, number>;
@@ -81,11 +93,23 @@ describe('the stack, started with npm start', () => {
       AMQP_URL: inject('amqpUrl'),
       LOG_LEVEL: 'info',
       NO_COLOR: '1',
+      ...broker,
     });
   });
 
   afterAll(async () => {
     await rm(dataDir, { recursive: true, force: true });
+    const connection = await amqp.connect(inject('amqpUrl'));
+    try {
+      const channel = await connection.createChannel();
+      for (const queue of [broker.PRICING_QUEUE, broker.PIM_QUEUE]) {
+        for (const name of [queue, `${queue}.retry`, `${queue}.dead`]) await channel.deleteQueue(name);
+      }
+      await channel.deleteQueue(broker.CDC_STREAM);
+      await channel.deleteExchange(broker.CDC_EXCHANGE);
+    } finally {
+      await connection.close();
+    }
   });
 
   /** `asTerminal`: in a process group of its own, as a shell runs a foreground job, to send it Ctrl-C. */
