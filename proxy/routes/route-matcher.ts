@@ -8,6 +8,8 @@ export interface CompiledRoute {
   /** Position in the file, 0-based. */
   readonly index: number;
   readonly methods: ReadonlySet<string> | null;
+  /** The template up to its first `:param` or `*`: a cheap startsWith() before the RegExp. */
+  readonly literalPrefix: string;
   readonly pathPattern: RegExp;
   readonly query: readonly (readonly [string, string])[] | null;
   readonly headers: readonly (readonly [string, string])[] | null;
@@ -39,11 +41,12 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export function compileMatch(match: Match): Pick<CompiledRoute, 'methods' | 'pathPattern' | 'query' | 'headers'> {
+export function compileMatch(match: Match): Pick<CompiledRoute, 'methods' | 'literalPrefix' | 'pathPattern' | 'query' | 'headers'> {
   const methods = match.method === undefined ? null : new Set(Array.isArray(match.method) ? match.method : [match.method]);
   const query = match.query ? Object.entries(match.query) : null;
   const headers = match.headers ? Object.entries(match.headers).map(([name, value]) => [name.toLowerCase(), value] as const) : null;
-  return { methods, pathPattern: compilePathTemplate(match.path), query, headers };
+  const dynamic = match.path.search(/\/[:*]/);
+  return { methods, literalPrefix: dynamic === -1 ? match.path : match.path.slice(0, dynamic), pathPattern: compilePathTemplate(match.path), query, headers };
 }
 
 /**
@@ -55,7 +58,7 @@ export function findRoute(routes: readonly CompiledRoute[], method: string, path
   for (let index = 0; index < routes.length; index += 1) {
     const route = routes[index] as CompiledRoute;
     if (route.methods !== null && !route.methods.has(method)) continue;
-    if (!route.pathPattern.test(path)) continue;
+    if (!path.startsWith(route.literalPrefix) || !route.pathPattern.test(path)) continue;
     if (route.query !== null) {
       query ??= new URLSearchParams(rawQuery);
       if (!predicatesHold(route.query, (name) => query?.get(name) ?? undefined)) continue;
