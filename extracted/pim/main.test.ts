@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import { inject } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
+
+// extracted/pim/main.ts as the stack launcher starts it: env in, JSON logs out, SIGTERM to stop.
+const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
+const suffix = randomBytes(4).toString('hex');
+let database: TestDatabase;
+let child: ChildProcess;
+const output: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase('pim_main');
+  child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: {
+      PATH: process.env.PATH,
+      PIM_DATABASE_URL: database.url,
+      AMQP_URL: inject('amqpUrl'),
+      PIM_PORT: '0',
+      PIM_QUEUE: `pim.cdc.main.${suffix}`,
+      CDC_EXCHANGE: `test.pim.main.${suffix}`,
+      CDC_STREAM: `test.pim.main.log.${suffix}`,
+      CDC_URL: 'off',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+});
+
+afterAll(async () => {
+  if (child.exitCode === null) child.kill('SIGKILL');
+  const connection = await amqp.connect(inject('amqpUrl'));
+  const channel = await connection.createChannel();
+  for (const queue of [`pim.cdc.main.${suffix}`, `pim.cdc.main.${suffix}.retry`, `pim.cdc.main.${suffix}.dead`]) await channel.deleteQueue(queue).catch(() => undefined);
+  await channel.deleteExchange(`test.pim.main.${suffix}`).catch(() => undefined);
+  await connection.close();
+  await database?.drop();
+});
+
+describe('the PIM process', () => {
+  it('starts from its environment, answers /healthz and /readyz, and stops cleanly on SIGTERM', async () => {
+    const deadline = Date.now() + 30_000;
+    let port: number | undefined;
+    while (port === undefined) {
+      const match = /"port":(\d+),"store":"postgres","msg":"PIM listening"/.exec(output.join(''));
+      if (match) port = Number(match[1]);
+      else if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the PIM did not start: ${output.join('').slice(-2000)}`);
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', store: 'postgres' });
+    // No stream and an empty queue: ready once the queue is followed.
+    const readyDeadline = Date.now() + 15_000;
+    let ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    while (ready.status !== 200 && Date.now() < readyDeadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    }
+    expect(ready.status).toBe(200);
+    expect(ready.headers.get('x-data-lsn')).toBe('0/0');
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
