@@ -47,8 +47,9 @@ describe('acceptance', () => {
   });
 
   it('when a price is updated through the legacy REST API, then a Debezium "u" event with the new price arrives on legacy.cdc', async () => {
-    const [{ sku, entity_id: entityId }] = await fixture.query<{ sku: string; entity_id: number }>('SELECT sku, entity_id FROM catalog_product_entity ORDER BY entity_id LIMIT 1');
-    const response = await fetch(`${baseUrl}/rest/V1/products/${encodeURIComponent(sku!)}`, {
+    const product = (await fixture.query<{ sku: string; entity_id: number }>('SELECT sku, entity_id FROM catalog_product_entity ORDER BY entity_id LIMIT 1'))[0]!;
+    const { sku, entity_id: entityId } = product;
+    const response = await fetch(`${baseUrl}/rest/V1/products/${encodeURIComponent(sku)}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ product: { sku, price: 1234.56 } }),
