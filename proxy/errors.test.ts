@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { StranglerError } from '../platform/errors.ts';
+import type { StranglerError } from '../platform/errors.ts';
 import { ProxyErrors, RoutesInvalidError } from './errors.ts';
 
 // Like fastify's FST_ERR_* registry test: every code the proxy can raise is documented.
