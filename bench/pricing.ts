@@ -87,7 +87,7 @@ try {
       CDC_STREAM: names.streamQueue,
       PRICING_QUEUE: names.queue,
       CDC_URL: 'http://127.0.0.1:9/healthz',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.BENCH_PRICING_VERBOSE ? 'info' : 'warn',
     }),
   );
   const legacyBase = `http://127.0.0.1:${legacyPort}`;
@@ -185,7 +185,8 @@ try {
 function start(entry: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // BENCH_PRICING_VERBOSE=1 shows the children's logs (e.g. to see where a slow catch-up spends its time).
+    stdio: ['ignore', process.env.BENCH_PRICING_VERBOSE ? 'inherit' : 'ignore', 'inherit'],
     cwd: root,
   });
   return child;

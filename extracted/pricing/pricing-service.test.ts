@@ -354,3 +354,52 @@ describe('restart', () => {
     expect(await msUntilSame(finalPricePath(sku, ''))).toBeLessThan(2000);
   });
 });
+
+describe('a second service started from empty after all of the above', () => {
+  it('fills its own store from the history stream, skips the poison message there, and answers like the legacy', async () => {
+    const second = await createTestDatabase('pricing_second');
+    const secondQueue = `${queue}.second`;
+    const other = await startPricingService({
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        databaseUrl: second.url,
+        amqpUrl: fixture.amqpUrl,
+        cdcHealthUrl: `http://127.0.0.1:${bridgeHealth.port}/healthz`,
+        exchange: fixture.names.exchange,
+        streamQueue: fixture.names.streamQueue,
+        serverName: 'legacy',
+        queue: secondQueue,
+        cacheTtlSeconds: 60,
+        poolSize: 4,
+      },
+      logger: fixture.logger,
+      clock: () => now,
+      backfillIdleMs: 500,
+    });
+    try {
+      await eventually(async () => (await fetch(`${other.url}/readyz`)).status === 200, 60_000, 'the second service to catch up');
+      const metrics = await other.metrics.registry.getSingleMetricAsString('pricing_backfill_messages_total');
+      expect(metrics).toMatch(/outcome="failed"\} 1$/m);
+      for (const sku of skus.slice(0, 15)) {
+        for (const query of ['?customerGroupId=0', '?customerGroupId=2&qty=20', '?customerGroupId=3&qty=3']) {
+          const path = finalPricePath(sku, query);
+          const [a, b] = await Promise.all([ask(legacy.baseUrl, path), ask(other.url, path)]);
+          expect(same(b), path).toEqual(same(a));
+        }
+      }
+      const body = postJson({ skus });
+      for (const endpoint of ['base-prices-information', 'tier-prices-information', 'special-price-information']) {
+        const [a, b] = await Promise.all([ask(legacy.baseUrl, `/rest/V1/products/${endpoint}`, body), ask(other.url, `/rest/V1/products/${endpoint}`, body)]);
+        expect(same(b), endpoint).toEqual(same(a));
+      }
+    } finally {
+      await other.close();
+      const connection = await amqp.connect(fixture.amqpUrl);
+      const channel = await connection.createChannel();
+      for (const name of [secondQueue, `${secondQueue}.retry`, `${secondQueue}.dead`]) await channel.deleteQueue(name).catch(() => undefined);
+      await connection.close();
+      await second.drop();
+    }
+  });
+});

@@ -17,6 +17,31 @@ export function emptyInvalidation(): Invalidation {
   return { skus: new Set(), all: false };
 }
 
+/**
+ * What applied changes left to do before their transaction commits: store_price rows to rebuild
+ * and products whose cached answers are stale. Collected over one change, or over a whole batch
+ * so that a product touched by many rows is rebuilt once.
+ */
+export class PendingProjection {
+  readonly storeKeys: StoreKey[] = [];
+  readonly entityIds = new Set<number>();
+  readonly invalidation = emptyInvalidation();
+
+  touch(keys: readonly StoreKey[]): void {
+    for (const key of keys) {
+      this.storeKeys.push(key);
+      this.entityIds.add(key.entity_id);
+    }
+  }
+
+  /** Rebuilds the read model and resolves the stale skus; call once, before COMMIT. */
+  async finish(client: pg.ClientBase): Promise<Invalidation> {
+    await reprojectStorePrices(client, this.storeKeys);
+    await skusOf(client, [...this.entityIds], this.invalidation);
+    return this.invalidation;
+  }
+}
+
 const id = z.number().int();
 const decimalText = z.string().refine(isDecimalText, 'a decimal string');
 
@@ -44,12 +69,19 @@ const groupRow = z.object({ customer_group_id: id, customer_group_code: z.string
  * which cached answers it made stale.
  */
 export async function applyChange(client: pg.ClientBase, change: ReceivedChange): Promise<Invalidation> {
+  const pending = new PendingProjection();
+  await writeChange(client, change, pending);
+  return pending.finish(client);
+}
+
+/** Writes one change's rows and notes what is left to rebuild in `pending` (see PendingProjection). */
+export async function writeChange(client: pg.ClientBase, change: ReceivedChange, pending: PendingProjection): Promise<void> {
   const table = followedTable(change);
-  const invalidation = emptyInvalidation();
+  const invalidation = pending.invalidation;
   if (change.event.op === 't') {
     await truncate(client, table);
     invalidation.all = true;
-    return invalidation;
+    return;
   }
   switch (table) {
     case 'catalog_product_entity':
@@ -57,19 +89,18 @@ export async function applyChange(client: pg.ClientBase, change: ReceivedChange)
       break;
     case 'catalog_product_entity_decimal':
     case 'catalog_product_entity_datetime':
-      await applyAttributeValue(client, change, table, invalidation);
+      await applyAttributeValue(client, change, table, pending);
       break;
     case 'catalog_product_entity_tier_price':
-      await applyTierPrice(client, change, invalidation);
+      await applyTierPrice(client, change, pending);
       break;
     case 'eav_attribute':
-      await applyAttribute(client, change, invalidation);
+      await applyAttribute(client, change, pending);
       break;
     case 'customer_group':
       await applyCustomerGroup(client, change);
       break;
   }
-  return invalidation;
 }
 
 function followedTable(change: ReceivedChange): FollowedTable {
@@ -139,7 +170,7 @@ async function applyAttributeValue(
   client: pg.ClientBase,
   change: ReceivedChange,
   table: 'catalog_product_entity_decimal' | 'catalog_product_entity_datetime',
-  invalidation: Invalidation,
+  pending: PendingProjection,
 ): Promise<void> {
   const target = table === 'catalog_product_entity_decimal' ? 'attribute_value_decimal' : 'attribute_value_datetime';
   const touched: StoreKey[] = [];
@@ -168,11 +199,10 @@ async function applyAttributeValue(
       if (written.old_entity_id !== null && written.old_store_id !== null) touched.push({ entity_id: written.old_entity_id, store_id: written.old_store_id });
     }
   }
-  await reprojectStorePrices(client, touched);
-  await skusOf(client, [...new Set(touched.map((key) => key.entity_id))], invalidation);
+  pending.touch(touched);
 }
 
-async function applyTierPrice(client: pg.ClientBase, change: ReceivedChange, invalidation: Invalidation): Promise<void> {
+async function applyTierPrice(client: pg.ClientBase, change: ReceivedChange, pending: PendingProjection): Promise<void> {
   const entityIds: number[] = [];
   if (change.event.op === 'd') {
     const { rows } = await client.query<{ entity_id: number }>('DELETE FROM tier_price WHERE value_id = $1 RETURNING entity_id', [deletedKey(change, 'value_id')]);
@@ -197,10 +227,10 @@ async function applyTierPrice(client: pg.ClientBase, change: ReceivedChange, inv
     entityIds.push(row.entity_id);
     for (const written of rows) if (written.old_entity_id !== null) entityIds.push(written.old_entity_id);
   }
-  await skusOf(client, [...new Set(entityIds)], invalidation);
+  for (const entityId of entityIds) pending.entityIds.add(entityId);
 }
 
-async function applyAttribute(client: pg.ClientBase, change: ReceivedChange, invalidation: Invalidation): Promise<void> {
+async function applyAttribute(client: pg.ClientBase, change: ReceivedChange, pending: PendingProjection): Promise<void> {
   const attributeId = change.event.op === 'd' ? deletedKey(change, 'attribute_id') : afterImage(change, attributeRow).attribute_id;
   const ids = new Set([attributeId]);
   const before = beforeImage(change, z.object({ attribute_id: id }));
@@ -228,8 +258,8 @@ async function applyAttribute(client: pg.ClientBase, change: ReceivedChange, inv
      UNION SELECT entity_id, store_id FROM attribute_value_datetime WHERE attribute_id = ANY($1::int[])`,
     [[...ids]],
   );
-  await reprojectStorePrices(client, keys);
-  invalidation.all = true;
+  pending.touch(keys);
+  pending.invalidation.all = true;
 }
 
 async function applyCustomerGroup(client: pg.ClientBase, change: ReceivedChange): Promise<void> {

@@ -7,7 +7,7 @@ import { ChangeConsumer } from '../../../cdc/consumer/change-consumer.ts';
 import { comparePositions, type ChangePosition, type ReceivedChange } from '../../../cdc/consumer/received-change.ts';
 import type { Lsn } from '../../../cdc/offsets/lsn.ts';
 import type { PricingMetrics } from '../metrics.ts';
-import { applyChange, type Invalidation } from './change-applier.ts';
+import { PendingProjection, applyChange, writeChange, type Invalidation } from './change-applier.ts';
 import { backfillFromStream } from './stream-backfill.ts';
 import { FOLLOWED_TABLES } from './followed-tables.ts';
 
@@ -45,6 +45,12 @@ export interface SyncProgress {
   queue: QueueDepth | null;
   caughtUp: boolean;
   lagSeconds: number | null;
+}
+
+interface BatchOutcome {
+  invalidation: Invalidation;
+  handled: Array<{ change: ReceivedChange; fresh: boolean }>;
+  failed: number;
 }
 
 /** A change handled no later than this after its commit counts as "following live". */
@@ -198,25 +204,47 @@ export class PriceSync {
   }
 
   /**
-   * One transaction for a batch, each change behind a savepoint: a change that fails is rolled
-   * back alone, logged and counted, and the others commit. One commit (one WAL flush) per batch
-   * instead of per change is what makes filling a store from a long history fast.
+   * One transaction for a batch: one commit (one WAL flush) per batch instead of per change is
+   * what makes filling a store from a long history fast. Should any change fail, the batch is
+   * rolled back and done again with a savepoint per change, so that the failing change is skipped
+   * alone (logged, counted, left to the queue's copy) and the others commit.
    */
   private async applyBatchNow(changes: readonly ReceivedChange[]): Promise<number> {
     if (this.stopped) throw new Error('the pricing sync is stopping');
+    let outcome: BatchOutcome;
+    try {
+      outcome = await this.tryBatch(changes, false);
+    } catch {
+      outcome = await this.tryBatch(changes, true);
+    }
+    this.options.onInvalidate(outcome.invalidation);
+    for (const { change, fresh } of outcome.handled) this.handled(change, fresh);
+    for (const change of changes) {
+      if (!this.backfillHighWater || comparePositions(change.position, this.backfillHighWater) > 0) this.backfillHighWater = change.position;
+    }
+    return outcome.failed;
+  }
+
+  private async tryBatch(changes: readonly ReceivedChange[], isolateFailures: boolean): Promise<BatchOutcome> {
     const client = await this.options.pool.connect();
-    const invalidations: Invalidation[] = [];
-    const outcomes: Array<{ change: ReceivedChange; fresh: boolean }> = [];
+    const pending = new PendingProjection();
+    const handled: BatchOutcome['handled'] = [];
     let failed = 0;
     try {
       await client.query('BEGIN');
       for (const change of changes) {
+        if (!isolateFailures) {
+          const fresh = await this.positions.claim(client, change);
+          if (fresh) await writeChange(client, change, pending);
+          handled.push({ change, fresh });
+          continue;
+        }
         await client.query('SAVEPOINT change');
         try {
           const fresh = await this.positions.claim(client, change);
-          if (fresh) invalidations.push(await applyChange(client, change));
+          if (fresh) await writeChange(client, change, pending);
           await client.query('RELEASE SAVEPOINT change');
-          outcomes.push({ change, fresh });
+          handled.push({ change, fresh });
         } catch (error) {
           await client.query('ROLLBACK TO SAVEPOINT change');
           failed += 1;
@@ -225,19 +253,15 @@ export class PriceSync {
           this.log.error({ err: error, messageId: change.messageId }, 'a change from the history stream could not be applied; skipped');
         }
       }
+      const invalidation = await pending.finish(client);
       await client.query('COMMIT');
+      return { invalidation, handled, failed };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       client.release();
     }
-    for (const invalidation of invalidations) this.options.onInvalidate(invalidation);
-    for (const outcome of outcomes) this.handled(outcome.change, outcome.fresh);
-    for (const change of changes) {
-      if (!this.backfillHighWater || comparePositions(change.position, this.backfillHighWater) > 0) this.backfillHighWater = change.position;
-    }
-    return failed;
   }
 
   private handled(change: ReceivedChange, fresh: boolean): void {
