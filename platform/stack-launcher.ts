@@ -169,7 +169,9 @@ export class StackLauncher {
         healthHeaders: { authorization: `Bearer ${token.token}` },
       });
     }
-    await this.#supervisor.waitUntilReady({ timeoutMs: this.#deps.readyTimeoutMs ?? 60_000 });
+    // Generous: on two busy cores five processes compiling TypeScript at once can take a while;
+    // a process that is stuck is still reported, by name, with what its health URL said.
+    await this.#supervisor.waitUntilReady({ timeoutMs: this.#deps.readyTimeoutMs ?? 120_000 });
     this.#checkpoint();
     this.#printReady(processes, token);
   }
