@@ -77,9 +77,10 @@ export class Forwarder {
   }
 
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
     const active = this.#deps.store.current;
     const { table } = active;
-    const rawUrl = req.url ?? '/';
+    const rawUrl = originForm(req.url ?? '/');
     const queryAt = rawUrl.indexOf('?');
     const rawPath = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
     const path = normalisePath(rawPath);
@@ -103,7 +104,7 @@ export class Forwarder {
     const context: RequestContext = {
       active,
       route,
-      started: performance.now(),
+      started,
       requestId,
       path,
       // Replaying on legacy is only safe for a safe method whose (absent) body was not consumed.
@@ -128,7 +129,7 @@ export class Forwarder {
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const active = this.#deps.store.current;
-    const rawUrl = req.url ?? '/';
+    const rawUrl = originForm(req.url ?? '/');
     const queryAt = rawUrl.indexOf('?');
     const rawPath = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
     const path = normalisePath(rawPath);
@@ -332,6 +333,18 @@ export class Forwarder {
       'request',
     );
   }
+}
+
+/**
+ * A request line may carry an absolute URL (RFC 9112 §3.2.2, what clients send to a forward
+ * proxy); routes match, and upstreams receive, its path and query only.
+ */
+function originForm(url: string): string {
+  if (url.charCodeAt(0) === 47 /* / */) return url;
+  const match = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+  if (match === null) return url;
+  const rest = url.slice(match[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 /** X-Forwarded-For/-Proto/-Host: appended to what an earlier proxy (a load balancer) sent. */

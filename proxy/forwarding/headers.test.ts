@@ -67,3 +67,26 @@ describe('request and response headers through the proxy', () => {
     }
   });
 });
+
+describe('a request line in absolute form (RFC 9112 §3.2.2)', () => {
+  it('is routed and forwarded by its path and query', async () => {
+    const legacy = await startUpstream(echo('legacy'));
+    const pim = await startUpstream(echo('pim'));
+    const proxy = await startProxy(routesFor({ legacy: legacy.url, pim: pim.url }, routes));
+    try {
+      const { connect } = await import('node:net');
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(proxy.port, '127.0.0.1', () => socket.write('GET http://shop.example.com/rest/V1/products/A?x=1 HTTP/1.1\r\nHost: shop.example.com\r\nConnection: close\r\n\r\n'));
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(raw).toContain('X-Strangler-Route: product-by-sku');
+      expect(raw).toContain('"url":"/rest/V1/products/A?x=1"');
+    } finally {
+      await proxy.close();
+      await Promise.all([legacy.close(), pim.close()]);
+    }
+  });
+});
