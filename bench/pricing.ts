@@ -87,7 +87,7 @@ try {
       CDC_STREAM: names.streamQueue,
       PRICING_QUEUE: names.queue,
       CDC_URL: 'http://127.0.0.1:9/healthz',
-      LOG_LEVEL: process.env.BENCH_PRICING_VERBOSE ? 'info' : 'warn',
+      LOG_LEVEL: process.env.BENCH_PRICING_VERBOSE ?? 'warn',
     }),
   );
   const legacyBase = `http://127.0.0.1:${legacyPort}`;

@@ -79,7 +79,9 @@ export async function backfillFromStream(options: BackfillOptions): Promise<Back
           }
         }
         if (changes.length > 0) {
+          const started = performance.now();
           const failed = await options.applyBatch(changes);
+          log.debug({ messages: batch.length, changes: changes.length, ms: Math.round(performance.now() - started) }, 'applied a batch');
           result.failed += failed;
           result.applied += changes.length - failed;
         }
