@@ -1,0 +1,424 @@
+import { Agent, request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../platform/logger.ts';
+import type { Upstream } from '../routes/upstream.ts';
+import { BodyCapture, type CapturedResponse } from './captured-response.ts';
+import type { Diff } from './diff.ts';
+import { NoiseCalibration } from './noise-calibration.ts';
+import { dataLsn, type ReplicationWatermark } from './replication-watermark.ts';
+import { compareResponses, type ShadowComparison } from './shadow-comparison.ts';
+import type { ShadowMetrics } from './shadow-metrics.ts';
+import { redactDiffs, redactHeaders, sideRecord } from './shadow-redaction.ts';
+import type { ComparisonOutcome, MismatchRecord, ShadowReport } from './shadow-report.ts';
+import type { ShadowRules } from './shadow-rules.ts';
+
+/**
+ * The shadow side of the proxy. For a sampled request on a `mode: shadow` route it sends the same
+ * request to the other upstream, keeps bounded copies of both answers, compares them, re-asks
+ * when a CDC-fed service may just be behind, and records a verdict. Nothing here is on the
+ * shopper's path: the forwarder only hands over the request and tees the primary's body chunks;
+ * every failure in here ends as a counted verdict, never as an exception in the forwarder.
+ */
+export interface ShadowMirrorDeps {
+  readonly report: ShadowReport;
+  readonly logger: Logger;
+  readonly metrics?: ShadowMetrics;
+  /** The legacy's WAL position (from the CDC bridge) for replication-aware rechecks. */
+  readonly watermark?: ReplicationWatermark;
+  readonly random?: () => number;
+  /** Called after each recorded verdict (the journal marks itself dirty). */
+  readonly onOutcome?: (routeId: string, outcome: ComparisonOutcome) => void;
+}
+
+export interface ShadowRoute {
+  readonly id: string;
+  readonly rules: ShadowRules;
+  /** Who answers the shopper. */
+  readonly primary: Upstream;
+  /** Who is asked on the side. */
+  readonly shadow: Upstream;
+}
+
+/** What the forwarder calls for one mirrored request. */
+export interface ShadowTap {
+  /** The primary's response has started; the tap listens to its body (bounded copy). */
+  primaryResponse(response: IncomingMessage): void;
+  /** The primary failed (or the client left) before a whole answer: nothing to compare. */
+  primaryFailed(reason: string): void;
+}
+
+interface AskedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer | undefined;
+}
+
+type ShadowResult = { ok: true; response: CapturedResponse } | { ok: false; reason: 'timeout' | 'error'; message: string };
+
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const SHADOW_HEADER = 'x-strangler-shadow';
+
+export class ShadowMirror {
+  readonly #deps: ShadowMirrorDeps;
+  readonly #random: () => number;
+  readonly #log: Logger;
+  readonly #agents = new Map<string, Agent>();
+  readonly #inFlight = new Map<string, number>();
+  readonly #rechecking = new Map<string, number>();
+  readonly #calibrations = new Map<string, NoiseCalibration>();
+  #pending = 0;
+  #idleWaiters: (() => void)[] = [];
+  #closed = false;
+
+  constructor(deps: ShadowMirrorDeps) {
+    this.#deps = deps;
+    this.#random = deps.random ?? Math.random;
+    this.#log = deps.logger;
+  }
+
+  /**
+   * Called by the forwarder once the request is routed (headers already cleaned). Returns a tap,
+   * or undefined when this request is not mirrored (not sampled, unsafe, over the limit).
+   */
+  begin(route: ShadowRoute, req: IncomingMessage): ShadowTap | undefined {
+    const { rules } = route;
+    if (this.#closed || rules.sampleRate <= 0 || (rules.sampleRate < 1 && this.#random() >= rules.sampleRate)) return undefined;
+    const method = req.method ?? 'GET';
+    if (!SAFE_METHODS.has(method) && rules.unsafe !== 'mirror') {
+      this.#record(route, { verdict: 'skipped', reason: 'unsafe-method' });
+      return undefined;
+    }
+    const inFlight = this.#inFlight.get(route.id) ?? 0;
+    if (inFlight >= rules.maxConcurrent) {
+      this.#record(route, { verdict: 'skipped', reason: 'max-concurrent' });
+      return undefined;
+    }
+    this.#setInFlight(route.id, inFlight + 1);
+    this.#pending++;
+    return new MirroredRequest(this, route, req);
+  }
+
+  /** Resolves when every mirrored request so far has its verdict (for tests and shutdown). */
+  idle(): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** The learned noise of a route (noise: auto), for the report. */
+  calibration(route: ShadowRoute): NoiseCalibration | undefined {
+    if (route.rules.noise !== 'auto') return undefined;
+    let calibration = this.#calibrations.get(route.id);
+    if (!calibration) {
+      const report = this.#deps.report.route(route.id, route.rules.keepMismatches);
+      calibration = new NoiseCalibration(route.rules.noiseSamples, report.noise());
+      const learned = calibration;
+      report.noise = () => learned.list();
+      this.#calibrations.set(route.id, calibration);
+    }
+    return calibration;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const agent of this.#agents.values()) agent.destroy();
+    this.#agents.clear();
+  }
+
+  /** Sends a request to an upstream on the shadow side's own connection pool, bounded copy of the answer. */
+  ask(upstream: Upstream, asked: AskedRequest, rules: ShadowRules): Promise<ShadowResult> {
+    return new Promise((resolve) => {
+      if (this.#closed) {
+        resolve({ ok: false, reason: 'error', message: 'proxy closing' });
+        return;
+      }
+      const started = performance.now();
+      const headers: IncomingHttpHeaders = { ...asked.headers, [SHADOW_HEADER]: '1' };
+      // Legacy builds absolute URLs from Host, so it sees the shopper's; a service is addressed by its own.
+      if (upstream.name !== 'legacy') headers.host = upstream.url.host;
+      delete headers['transfer-encoding'];
+      if (asked.body !== undefined) headers['content-length'] = String(asked.body.length);
+      else delete headers['content-length'];
+      let settled = false;
+      const finish = (result: ShadowResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(result);
+      };
+      const base = upstream.url.pathname === '/' ? '' : upstream.url.pathname.replace(/\/$/, '');
+      const outgoing = request(
+        { protocol: upstream.url.protocol, hostname: upstream.url.hostname, port: upstream.url.port, path: base + asked.url, method: asked.method, headers, agent: this.#agent(upstream) },
+        (response) => {
+          const capture = new BodyCapture(rules.maxBodyBytes);
+          response.on('data', (chunk: Buffer) => capture.add(chunk));
+          response.on('end', () => finish({ ok: true, response: capture.finish(response.statusCode ?? 0, response.headers, performance.now() - started) }));
+          response.on('error', (error) => finish({ ok: false, reason: 'error', message: error.message }));
+          response.on('close', () => finish({ ok: false, reason: timedOut ? 'timeout' : 'error', message: 'the answer was cut off' }));
+        },
+      );
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        outgoing.destroy(new Error(`no answer within ${rules.timeoutMs} ms`));
+      }, rules.timeoutMs);
+      outgoing.on('error', (error) => finish({ ok: false, reason: timedOut ? 'timeout' : 'error', message: error.message }));
+      outgoing.end(asked.body);
+    });
+  }
+
+  /** Compares, re-asks where replication lag may explain a difference, and records the verdict. */
+  async judge(route: ShadowRoute, asked: AskedRequest, primary: CapturedResponse, shadow: ShadowResult): Promise<void> {
+    const { rules } = route;
+    if (!shadow.ok) {
+      this.#record(route, { verdict: 'error', reason: shadow.reason, primaryMs: primary.ms });
+      return;
+    }
+    const shadowMs = shadow.response.ms;
+    const times = { primaryMs: primary.ms, shadowMs };
+    if ((primary.body === null || shadow.response.body === null) && rules.oversize === 'skip') {
+      this.#record(route, { verdict: 'skipped', reason: 'oversize', ...times });
+      return;
+    }
+    const safe = SAFE_METHODS.has(asked.method);
+    const calibration = safe ? this.calibration(route) : undefined;
+    if (calibration?.reserve()) {
+      const again = await this.ask(route.primary, asked, rules);
+      if (again.ok) {
+        const learned = calibration.learn(primary, again.response, rules);
+        if (learned.length > 0) {
+          this.#log.info({ route: route.id, paths: learned }, 'shadow: learned noise (fields that differ between two answers of the primary)');
+          this.#deps.metrics?.noisePaths(route.id, calibration.list().length);
+        }
+      } else calibration.abandon();
+    }
+    const noise = calibration?.patterns ?? [];
+    const first = compareResponses(primary, shadow.response, rules, noise);
+    if (first.equal) {
+      this.#record(route, { verdict: 'match', ...times });
+      return;
+    }
+    if (!safe) {
+      this.#mismatch(route, asked, primary, shadow.response, first, 1, times, 'unsafe method: not re-asked');
+      return;
+    }
+    const recheck = await this.#recheck(route, asked, primary, shadow.response, noise);
+    if (recheck === 'busy') this.#record(route, { verdict: 'skipped', reason: 'recheck-limit', ...times });
+    else if (recheck === undefined) this.#mismatch(route, asked, primary, shadow.response, first, 1, times);
+    else if (recheck.comparison.equal) this.#record(route, { verdict: 'converged', ...times });
+    else this.#mismatch(route, asked, recheck.primary, recheck.shadow, recheck.comparison, recheck.attempts, times, recheck.note);
+  }
+
+  /**
+   * Replication-aware recheck. With X-Data-Lsn on the service's answer: read the legacy's WAL
+   * position from the bridge, re-ask the service until its applied LSN reaches it (comparing each
+   * newer answer with the legacy's original one: equal means the difference was lag), then re-ask
+   * both sides once more. Without an LSN: wait `recheckAfterMs` and re-ask both. Neither: no recheck.
+   */
+  async #recheck(route: ShadowRoute, asked: AskedRequest, primary: CapturedResponse, shadow: CapturedResponse, noise: ShadowComparisonNoise): Promise<Recheck | 'busy' | undefined> {
+    const { rules } = route;
+    const serviceIsShadow = route.shadow.name !== 'legacy';
+    const service = serviceIsShadow ? route.shadow : route.primary;
+    const startLsn = dataLsn((serviceIsShadow ? shadow : primary).headers);
+    if (startLsn === null && rules.recheckAfterMs === undefined) return undefined;
+    const busy = this.#rechecking.get(route.id) ?? 0;
+    if (busy >= rules.maxConcurrent) return 'busy';
+    this.#rechecking.set(route.id, busy + 1);
+    try {
+      let attempts = 1;
+      let note: string;
+      if (startLsn !== null) {
+        const watermark = (await this.#deps.watermark?.()) ?? null;
+        const deadline = performance.now() + rules.lsnWaitMs;
+        let seen = startLsn;
+        let delay = 10;
+        while (!this.#closed && performance.now() < deadline && (watermark === null || seen.isBefore(watermark))) {
+          await sleep(Math.min(delay, Math.max(1, deadline - performance.now())));
+          delay = Math.min(delay * 2, 200);
+          const fresh = await this.ask(service, asked, rules);
+          attempts++;
+          if (!fresh.ok) continue;
+          const lsn = dataLsn(fresh.response.headers);
+          if (lsn === null || !lsn.isAfter(seen)) continue;
+          seen = lsn;
+          // The legacy's original answer against the service's newer one: equal means it was lag.
+          const [a, b] = serviceIsShadow ? [primary, fresh.response] : [fresh.response, shadow];
+          const comparison = compareResponses(a, b, rules, noise);
+          if (comparison.equal) return { comparison, primary: a, shadow: b, attempts, note: `converged at LSN ${lsn.toString()}` };
+        }
+        note = watermark === null ? `no legacy WAL position known (CDC bridge unreachable or not configured); waited up to ${rules.lsnWaitMs} ms for X-Data-Lsn to move` : seen.isBefore(watermark) ? `service stayed at LSN ${seen.toString()} below the legacy's ${watermark.toString()} for ${rules.lsnWaitMs} ms` : `service reached LSN ${seen.toString()} ≥ legacy's ${watermark.toString()}`;
+      } else {
+        await sleep(rules.recheckAfterMs ?? 0);
+        note = `re-asked after ${rules.recheckAfterMs} ms`;
+      }
+      const [again, shadowAgain] = await Promise.all([this.ask(route.primary, asked, rules), this.ask(route.shadow, asked, rules)]);
+      attempts++;
+      if (!again.ok || !shadowAgain.ok) return { comparison: compareResponses(primary, shadow, rules, noise), primary, shadow, attempts, note: `${note}; the recheck failed` };
+      return { comparison: compareResponses(again.response, shadowAgain.response, rules, noise), primary: again.response, shadow: shadowAgain.response, attempts, note };
+    } finally {
+      this.#rechecking.set(route.id, (this.#rechecking.get(route.id) ?? 1) - 1);
+    }
+  }
+
+  #mismatch(route: ShadowRoute, asked: AskedRequest, primary: CapturedResponse, shadow: CapturedResponse, comparison: ShadowComparison, attempts: number, times: { primaryMs: number; shadowMs: number }, note?: string): void {
+    const { rules } = route;
+    const diffs: readonly Diff[] = redactDiffs(comparison.diffs, rules.redact);
+    const record: MismatchRecord = {
+      at: new Date().toISOString(),
+      routeId: route.id,
+      request: { method: asked.method, url: asked.url, headers: redactHeaders(asked.headers) },
+      primary: sideRecord(primary, rules),
+      shadow: sideRecord(shadow, rules),
+      diffs,
+      attempts,
+      ...(note === undefined ? {} : { note }),
+    };
+    this.#record(route, { verdict: 'mismatch', diffs, mismatch: record, ...times });
+  }
+
+  #record(route: ShadowRoute, outcome: ComparisonOutcome): void {
+    this.#deps.report.record(route.id, outcome, route.rules.keepMismatches);
+    this.#deps.metrics?.verdict(route.id, outcome.verdict);
+    if (outcome.primaryMs !== undefined) this.#deps.metrics?.duration(route.id, 'primary', outcome.primaryMs);
+    if (outcome.shadowMs !== undefined) this.#deps.metrics?.duration(route.id, 'shadow', outcome.shadowMs);
+    this.#deps.onOutcome?.(route.id, outcome);
+  }
+
+  /** Called by a MirroredRequest when its shadow request is over (the slot frees). */
+  released(routeId: string): void {
+    this.#setInFlight(routeId, (this.#inFlight.get(routeId) ?? 1) - 1);
+  }
+
+  /** Called by a MirroredRequest once its verdict is recorded. */
+  settled(): void {
+    this.#pending--;
+    if (this.#pending > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  recordSkip(route: ShadowRoute, reason: string): void {
+    this.#record(route, { verdict: 'skipped', reason });
+  }
+
+  logFailure(route: ShadowRoute, error: unknown): void {
+    this.#log.error({ route: route.id, err: error instanceof Error ? error.stack : String(error) }, 'shadow comparison failed (the shopper was not affected)');
+    this.#record(route, { verdict: 'error', reason: 'internal' });
+  }
+
+  #setInFlight(routeId: string, count: number): void {
+    this.#inFlight.set(routeId, count);
+    this.#deps.metrics?.inFlight(routeId, count);
+  }
+
+  #agent(upstream: Upstream): Agent {
+    // The shadow side has its own pools, so a slow shadow target can never take a socket the
+    // shopper's requests would have used.
+    let agent = this.#agents.get(upstream.url.origin);
+    if (!agent) {
+      agent = new Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: 'lifo' });
+      this.#agents.set(upstream.url.origin, agent);
+    }
+    return agent;
+  }
+}
+
+type ShadowComparisonNoise = Parameters<typeof compareResponses>[3];
+
+interface Recheck {
+  readonly comparison: ShadowComparison;
+  readonly primary: CapturedResponse;
+  readonly shadow: CapturedResponse;
+  readonly attempts: number;
+  readonly note: string;
+}
+
+/** One mirrored request: the shadow request in flight and the primary's bounded copy. */
+class MirroredRequest implements ShadowTap {
+  readonly #mirror: ShadowMirror;
+  readonly #route: ShadowRoute;
+  readonly #started = performance.now();
+  #asked: AskedRequest | undefined;
+  #shadow: Promise<ShadowResult> | undefined;
+  #primary: CapturedResponse | undefined | null;
+  #done = false;
+
+  constructor(mirror: ShadowMirror, route: ShadowRoute, req: IncomingMessage) {
+    this.#mirror = mirror;
+    this.#route = route;
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const headers = { ...req.headers };
+    const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+    if (!hasBody) {
+      this.#send({ method, url, headers, body: undefined });
+      return;
+    }
+    // A body (only with `unsafe: mirror`, or a GET with a body): copy it as the primary reads it.
+    const capture = new BodyCapture(route.rules.maxBodyBytes);
+    req.on('data', (chunk: Buffer) => capture.add(chunk));
+    req.once('end', () => {
+      const copied = capture.finish(0, {}, 0);
+      if (copied.body === null) this.#skip('request-oversize');
+      else this.#send({ method, url, headers, body: copied.body });
+    });
+    req.once('aborted', () => this.#skip('client-aborted'));
+  }
+
+  primaryResponse(response: IncomingMessage): void {
+    if (this.#done) return;
+    const capture = new BodyCapture(this.#route.rules.maxBodyBytes);
+    response.on('data', (chunk: Buffer) => capture.add(chunk));
+    response.once('end', () => {
+      this.#primary = capture.finish(response.statusCode ?? 0, response.headers, performance.now() - this.#started);
+      this.#maybeJudge();
+    });
+    response.once('close', () => {
+      if (this.#primary === undefined) this.primaryFailed('primary-incomplete');
+    });
+  }
+
+  primaryFailed(reason: string): void {
+    if (this.#primary !== undefined || this.#done) return;
+    this.#primary = null;
+    this.#skip(reason);
+  }
+
+  #send(asked: AskedRequest): void {
+    this.#asked = asked;
+    this.#shadow = this.#mirror.ask(this.#route.shadow, asked, this.#route.rules);
+    void this.#shadow.then(() => this.#mirror.released(this.#route.id));
+    this.#maybeJudge();
+  }
+
+  #skip(reason: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    const release = () => {
+      this.#mirror.recordSkip(this.#route, reason);
+      this.#mirror.settled();
+    };
+    // The slot frees when the shadow request ends (it may still be running).
+    if (this.#shadow) void this.#shadow.then(release);
+    else {
+      this.#mirror.released(this.#route.id);
+      release();
+    }
+  }
+
+  #maybeJudge(): void {
+    if (this.#done || !this.#primary || !this.#shadow || !this.#asked) return;
+    this.#done = true;
+    const primary = this.#primary;
+    const asked = this.#asked;
+    this.#shadow
+      .then((shadow) => this.#mirror.judge(this.#route, asked, primary, shadow))
+      .catch((error: unknown) => this.#mirror.logFailure(this.#route, error))
+      .finally(() => this.#mirror.settled());
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
