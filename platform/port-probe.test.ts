@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { StranglerError } from './errors.ts';
-import { assertPortsFree } from './port-probe.ts';
+import { assertPortsFree, assertReachable } from './port-probe.ts';
 
 function listen(host: string): Promise<net.Server> {
   return new Promise((resolve) => {
@@ -41,5 +41,29 @@ describe('the port check before the stack starts', () => {
     await new Promise((resolve) => server.close(resolve));
     await assertPortsFree([{ variable: 'CDC_PORT', port }]);
     await assertPortsFree([{ variable: 'CDC_PORT', port }]);
+  });
+});
+
+describe('the check that a server the stack needs is there', () => {
+  it('when nothing listens at AMQP_URL, then the error names the server, the address and the variable', async () => {
+    const server = await listen('127.0.0.1');
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const error = await assertReachable({ url: `amqp://guest:guest@127.0.0.1:${port}`, variable: 'AMQP_URL', what: 'RabbitMQ', remedy: 'Start it.' }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(StranglerError);
+    expect((error as StranglerError).message).toBe(`RabbitMQ is not reachable at amqp://127.0.0.1:${port} (AMQP_URL): ECONNREFUSED`);
+    expect((error as StranglerError).message).not.toContain('guest');
+  });
+
+  it('when the server listens, then it passes', async () => {
+    const server = await listen('127.0.0.1');
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      await assertReachable({ url: `amqp://127.0.0.1:${port}`, variable: 'AMQP_URL', what: 'RabbitMQ', remedy: 'Start it.' });
+    } finally {
+      server.close();
+    }
   });
 });

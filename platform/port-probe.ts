@@ -27,3 +27,34 @@ function probe(port: number): Promise<string | undefined> {
     });
   });
 }
+
+/**
+ * Fails at once, naming the variable, when a server the stack needs does not accept TCP
+ * connections: better than processes retrying in the background until the readiness wait ends.
+ */
+export async function assertReachable(options: { url: string; variable: string; what: string; remedy: string }): Promise<void> {
+  const parsed = new URL(options.url);
+  const port = Number(parsed.port || defaultPort(parsed.protocol));
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  const problem = await new Promise<string | undefined>((resolve) => {
+    const socket = net.connect({ host, port, timeout: 3000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve('no answer within 3 s');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+  if (!problem) return;
+  const shown = `${parsed.protocol}//${host}:${port}`;
+  throw new StranglerError('PLATFORM_SERVER_UNREACHABLE', `${options.what} is not reachable at ${shown} (${options.variable}): ${problem}`, {
+    remedy: options.remedy,
+  });
+}
+
+function defaultPort(protocol: string): number {
+  return ({ 'amqp:': 5672, 'amqps:': 5671, 'http:': 80, 'https:': 443, 'postgres:': 5432, 'postgresql:': 5432 } as Record<string, number>)[protocol] ?? 0;
+}

@@ -9,7 +9,7 @@ import { StranglerError, messageOf, redactUrl } from './errors.ts';
 import { prepareLegacyDatabase } from './legacy-database.ts';
 import { createLogPrettifier, lineWriter } from './log-prettifier.ts';
 import { createRootLogger, type Logger } from './logger.ts';
-import { assertPortsFree } from './port-probe.ts';
+import { assertPortsFree, assertReachable } from './port-probe.ts';
 import { ProcessSupervisor, processDied, type ProcessExit } from './process-supervisor.ts';
 import type { PortVariable, StackConfig } from './stack-config.ts';
 
@@ -22,13 +22,15 @@ export interface StackProcess {
   ports: readonly PortVariable[];
   /** Where it answers once ready. */
   health: (ports: StackConfig['ports']) => string;
+  /** It talks to RabbitMQ (AMQP_URL). */
+  usesBroker?: boolean;
 }
 
 export const STACK_PROCESSES: readonly StackProcess[] = [
   { name: 'legacy', entry: 'legacy-stub/main.ts', ports: ['LEGACY_PORT'], health: (p) => `http://127.0.0.1:${p.LEGACY_PORT}/healthz` },
-  { name: 'cdc', entry: 'cdc/main.ts', ports: ['CDC_PORT'], health: (p) => `http://127.0.0.1:${p.CDC_PORT}/healthz` },
-  { name: 'pricing', entry: 'extracted/pricing/main.ts', ports: ['PRICING_PORT'], health: (p) => `http://127.0.0.1:${p.PRICING_PORT}/healthz` },
-  { name: 'pim', entry: 'extracted/pim/main.ts', ports: ['PIM_PORT'], health: (p) => `http://127.0.0.1:${p.PIM_PORT}/healthz` },
+  { name: 'cdc', entry: 'cdc/main.ts', ports: ['CDC_PORT'], health: (p) => `http://127.0.0.1:${p.CDC_PORT}/healthz`, usesBroker: true },
+  { name: 'pricing', entry: 'extracted/pricing/main.ts', ports: ['PRICING_PORT'], health: (p) => `http://127.0.0.1:${p.PRICING_PORT}/healthz`, usesBroker: true },
+  { name: 'pim', entry: 'extracted/pim/main.ts', ports: ['PIM_PORT'], health: (p) => `http://127.0.0.1:${p.PIM_PORT}/healthz`, usesBroker: true },
   // The admin API (127.0.0.1 only) is where the proxy says it is healthy; the bearer token is sent.
   { name: 'proxy', entry: 'proxy/main.ts', ports: ['PROXY_PORT', 'ADMIN_PORT'], health: (p) => `http://127.0.0.1:${p.ADMIN_PORT}/healthz` },
 ];
@@ -151,6 +153,16 @@ export class StackLauncher {
     const log = this.#logger;
     const processes = this.presentProcesses();
     await assertPortsFree(processes.flatMap((process) => process.ports.map((variable) => ({ variable, port: config.ports[variable] }))));
+    const brokerUsers = processes.filter((process) => process.usesBroker).map((process) => process.name);
+    if (brokerUsers.length) {
+      await assertReachable({
+        url: config.amqpUrl,
+        variable: 'AMQP_URL',
+        what: `RabbitMQ (needed by ${brokerUsers.join(', ')})`,
+        remedy:
+          'Start RabbitMQ (`rabbitmq-server -detached`, or `docker run -d -p 5672:5672 rabbitmq:3-management`), or set AMQP_URL to where it runs.',
+      });
+    }
 
     const urls = await this.#databases();
     this.#checkpoint();

@@ -116,10 +116,10 @@ describe('the stack, started with npm start', () => {
   });
 
   /** `asTerminal`: in a process group of its own, as a shell runs a foreground job, to send it Ctrl-C. */
-  function start(seedProducts: number, asTerminal = false): RunningStack {
+  function start(seedProducts: number, asTerminal = false, extraEnv: Record<string, string> = {}): RunningStack {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/strangler.js'), 'up'], {
       cwd: ROOT,
-      env: { ...env, SEED_PRODUCTS: String(seedProducts) },
+      env: { ...env, SEED_PRODUCTS: String(seedProducts), ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: asTerminal,
     });
@@ -260,6 +260,19 @@ describe('the stack, started with npm start', () => {
       } finally {
         squatter.close();
       }
+    },
+    60_000,
+  );
+
+  it.runIf(existsSync(path.join(ROOT, 'cdc', 'main.ts')))(
+    'when RabbitMQ is not reachable, then it refuses to start at once and says what to start or set',
+    async () => {
+      const stack = start(PRODUCTS, false, { AMQP_URL: `amqp://guest:guest@127.0.0.1:${await freePort()}` });
+      const exit = await stack.exited;
+      expect(exit.code).toBe(1);
+      expect(stack.output()).toMatch(/PLATFORM_SERVER_UNREACHABLE: RabbitMQ \(needed by cdc[^)]*\) is not reachable at amqp:\/\/127\.0\.0\.1:\d+ \(AMQP_URL\)/);
+      expect(stack.output()).toContain('rabbitmq-server -detached');
+      expect(await processesUsing(dataDir)).toEqual([]);
     },
     60_000,
   );
