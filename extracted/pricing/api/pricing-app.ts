@@ -54,8 +54,11 @@ export function createPricingApp(deps: PricingAppDeps): express.Express {
   app.get('/healthz', async (_req, res) => {
     const [progress, bridge] = await Promise.all([deps.progress(), deps.bridgeStatus()]);
     const bridgeLsn = bridge?.flushedLsn ? Lsn.parse(bridge.flushedLsn) : null;
-    res.json({
-      status: 'ok',
+    // The consumer kit does not reconnect: a queue without consumers means this process stopped
+    // following the legacy, and a restart (which /healthz failing asks for) is the cure.
+    const consuming = progress.queue === null || progress.queue.consumers > 0;
+    res.status(consuming ? 200 : 503).json({
+      status: consuming ? 'ok' : 'not-consuming',
       appliedLsn: progress.appliedLsn?.toString() ?? null,
       appliedCommitTime: progress.appliedCommitTimeMs === null ? null : new Date(progress.appliedCommitTimeMs).toISOString(),
       caughtUp: progress.caughtUp,

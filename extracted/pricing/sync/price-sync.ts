@@ -33,6 +33,8 @@ export interface PriceSyncOptions {
 
 export interface QueueDepth {
   ready: number;
+  /** Consumers on the queue: 0 means this service's consumer is gone (its connection was lost). */
+  consumers: number;
   retry: number;
   dead: number;
 }
@@ -71,6 +73,7 @@ export class PriceSync {
   private consumer: ChangeConsumer | undefined;
   private monitor: ChannelModel | undefined;
   private monitorChannel: Channel | undefined;
+  private monitorRetryAt = 0;
   private readonly positions = new AppliedPositions();
   private serial: Promise<unknown> = Promise.resolve();
   private applied: { lsn: Lsn; commitTimeMs: number } | null = null;
@@ -98,8 +101,7 @@ export class PriceSync {
 
   private async connect(): Promise<void> {
     const { options } = this;
-    this.monitor = await amqp.connect(options.amqpUrl, { clientProperties: { connection_name: `pricing-monitor:${options.queue}` } });
-    this.monitor.on('error', (error: Error) => this.log.warn({ err: error }, 'AMQP monitor connection error'));
+    this.monitor = await this.connectMonitor();
     const queueExisted = await this.queueExists(options.queue);
     this.consumer = await ChangeConsumer.start({
       amqpUrl: options.amqpUrl,
@@ -136,6 +138,19 @@ export class PriceSync {
         this.log.error({ err: error }, 'filling the store from the CDC history stream failed; /readyz stays false');
       },
     );
+  }
+
+  /** The connection for queue depths and the backfill; re-opened by queueDepth() when it is lost. */
+  private async connectMonitor(): Promise<ChannelModel> {
+    const connection = await amqp.connect(this.options.amqpUrl, { clientProperties: { connection_name: `pricing-monitor:${this.options.queue}` } });
+    connection.on('error', (error: Error) => this.log.warn({ err: error }, 'AMQP monitor connection error'));
+    connection.on('close', () => {
+      if (this.monitor === connection) {
+        this.monitor = undefined;
+        this.monitorChannel = undefined;
+      }
+    });
+    return connection;
   }
 
   private async queueExists(queue: string): Promise<boolean> {
@@ -287,8 +302,13 @@ export class PriceSync {
   async queueDepth(): Promise<QueueDepth | null> {
     if (this.depthCache && Date.now() - this.depthCache.at < 200) return this.depthCache.depth;
     try {
+      if (!this.monitor) {
+        if (this.stopped || Date.now() - this.monitorRetryAt < 1000) return null;
+        this.monitorRetryAt = Date.now();
+        this.monitor = await this.connectMonitor();
+      }
       if (!this.monitorChannel) {
-        const channel = await this.monitor!.createChannel();
+        const channel = await this.monitor.createChannel();
         channel.on('error', () => undefined);
         channel.on('close', () => {
           if (this.monitorChannel === channel) this.monitorChannel = undefined;
@@ -298,7 +318,7 @@ export class PriceSync {
       const channel = this.monitorChannel;
       const { queue } = this.options;
       const [main, retry, dead] = [await channel.checkQueue(queue), await channel.checkQueue(`${queue}.retry`), await channel.checkQueue(`${queue}.dead`)];
-      const depth = { ready: main.messageCount, retry: retry.messageCount, dead: dead.messageCount };
+      const depth = { ready: main.messageCount, consumers: main.consumerCount, retry: retry.messageCount, dead: dead.messageCount };
       this.depthCache = { at: Date.now(), depth };
       this.options.metrics.queueMessages.set({ queue }, depth.ready);
       this.options.metrics.queueMessages.set({ queue: `${queue}.retry` }, depth.retry);
