@@ -1,0 +1,221 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+/**
+ * `npm run bench:shadow` — issue 7's benchmark. The client's view of the proxy (proxy/main.ts as
+ * in production) with shadow off, shadow at 100% against a target as fast as the legacy, and
+ * against a target 10× slower, side by side in one run: p50/p99 at a fixed request rate (the
+ * target: p99 with shadow within 1.1× of shadow off) and maximum throughput. The legacy and the
+ * fast target answer after LEGACY_MS (a database read), the slow one after 10 × LEGACY_MS.
+ */
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const LEGACY_MS = Number(process.env.LEGACY_MS ?? 2);
+const CONNECTIONS = 20;
+const PATH = '/rest/V1/products/24-MB01';
+const work = mkdtempSync(join(tmpdir(), 'strangler-bench-shadow-'));
+const children: ChildProcess[] = [];
+
+interface Row {
+  name: string;
+  fixed: { sent: number; failed: number; p50: number; p99: number; max: number };
+  max: { requestsPerSecond: number; p50: number; p99: number; errors: number };
+  shadow: { counts: Record<string, number>; shadowP99: number | null } | null;
+}
+
+async function main(): Promise<void> {
+  console.log(`bench:shadow on ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+  console.log(`legacy and fast target answer after ${LEGACY_MS} ms, slow target after ${LEGACY_MS * 10} ms; fixed ${RATE} req/s for ${DURATION} s, then max throughput for ${DURATION} s (${CONNECTIONS} connections); GET ${PATH}\n`);
+  const ports = { legacy: await freePort(), fast: await freePort(), slow: await freePort() };
+  await start('legacy', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.legacy), DELAY_MS: String(LEGACY_MS) }, ports.legacy);
+  await start('fast target', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.fast), DELAY_MS: String(LEGACY_MS) }, ports.fast);
+  await start('slow target', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.slow), DELAY_MS: String(LEGACY_MS * 10) }, ports.slow);
+
+  const configurations: { name: string; routes: string }[] = [
+    { name: 'shadow off', routes: routes(ports, 'legacy', undefined) },
+    { name: 'shadow 100%, fast target', routes: routes(ports, 'shadow', 'fast') },
+    { name: `shadow 100%, 10× slower target`, routes: routes(ports, 'shadow', 'slow') },
+  ];
+  const rows: Row[] = [];
+  for (const configuration of configurations) rows.push(await measure(configuration.name, configuration.routes));
+
+  const off = rows[0] as Row;
+  const printed = table([
+    ['configuration', `p50 ms @${RATE}/s`, `p99 ms @${RATE}/s`, 'p99 vs off', 'failed', 'max req/s', 'p99 ms @max', 'verdicts (match/mismatch/error/skipped)', 'shadow p99 ms'],
+    ...rows.map((row) => [
+      row.name,
+      row.fixed.p50.toFixed(2),
+      row.fixed.p99.toFixed(2),
+      `${(row.fixed.p99 / off.fixed.p99).toFixed(2)}×`,
+      String(row.fixed.failed + row.max.errors),
+      row.max.requestsPerSecond.toFixed(0),
+      row.max.p99.toFixed(1),
+      row.shadow ? `${row.shadow.counts.match ?? 0}/${row.shadow.counts.mismatch ?? 0}/${row.shadow.counts.error ?? 0}/${row.shadow.counts.skipped ?? 0}` : '-',
+      row.shadow?.shadowP99 === null || row.shadow === null ? '-' : String(row.shadow.shadowP99),
+    ]),
+  ]);
+  console.log(printed);
+  const worst = Math.max(...rows.slice(1).map((row) => row.fixed.p99 / off.fixed.p99));
+  console.log(`\ntarget: client p99 with shadow within 1.1× of shadow off — worst ${worst.toFixed(2)}× → ${worst <= 1.1 ? 'met' : 'NOT met'}`);
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(
+    join(root, 'bench', 'results', 'shadow.json'),
+    `${JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), durationSeconds: DURATION, rate: RATE, legacyMs: LEGACY_MS, rows, worstP99Ratio: worst, targetMet: worst <= 1.1 }, null, 2)}\n`,
+  );
+  console.log('written bench/results/shadow.json');
+}
+
+function routes(ports: { legacy: number; fast: number; slow: number }, mode: 'legacy' | 'shadow', target: 'fast' | 'slow' | undefined): string {
+  return `upstreams:
+  legacy: { url: "http://127.0.0.1:${ports.legacy}" }
+  fast:   { url: "http://127.0.0.1:${ports.fast}" }
+  slow:   { url: "http://127.0.0.1:${ports.slow}" }
+routes:
+  - id: product-by-sku
+    match: { method: [GET, HEAD], path: "/rest/V1/products/:sku" }
+    mode: ${mode}
+${target ? `    target: ${target}\n    shadow: { sampleRate: 1, maxConcurrent: 256, timeoutMs: 2000 }\n` : ''}  - id: everything-else
+    match: { path: "/*" }
+    mode: legacy
+`;
+}
+
+async function measure(name: string, routesText: string): Promise<Row> {
+  const dir = join(work, name.replace(/\W+/g, '-'));
+  mkdirSync(dir, { recursive: true });
+  const routesFile = join(dir, 'routes.yaml');
+  writeFileSync(routesFile, routesText);
+  const port = await freePort();
+  const admin = await freePort();
+  const token = 'bench-shadow-token';
+  const proxy = await start(name, ['proxy/main.ts'], { PROXY_PORT: String(port), ADMIN_PORT: String(admin), ROUTES_FILE: routesFile, STRANGLER_ADMIN_TOKEN: token, DATA_DIR: dir, LOG_LEVEL: 'info' }, port, true);
+  process.stdout.write(`${name}: warm-up… `);
+  await autocannon({ url: `http://127.0.0.1:${port}${PATH}`, connections: 10, duration: 2 });
+  process.stdout.write('fixed rate… ');
+  const fixed = await fixedRate(port, RATE, DURATION);
+  process.stdout.write('max throughput… ');
+  const max = await autocannon({ url: `http://127.0.0.1:${port}${PATH}`, connections: CONNECTIONS, duration: DURATION });
+  await sleep(2500);
+  let shadow: Row['shadow'] = null;
+  try {
+    const response = await fetch(`http://127.0.0.1:${admin}/shadow/product-by-sku`, { headers: { authorization: `Bearer ${token}` } });
+    if (response.ok) {
+      const body = (await response.json()) as { counts: Record<string, number>; latencyMs: { shadow: { p99: number | null } } };
+      shadow = { counts: body.counts, shadowP99: body.latencyMs.shadow.p99 };
+    }
+  } catch {
+    shadow = null;
+  }
+  console.log('done');
+  stop(proxy);
+  await sleep(500);
+  return { name, fixed, max: { requestsPerSecond: max.requests.average, p50: max.latency.p50, p99: max.latency.p99, errors: max.errors + max.non2xx }, shadow: name === 'shadow off' ? null : shadow };
+}
+
+async function fixedRate(port: number, perSecond: number, seconds: number): Promise<Row['fixed']> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const latencies: number[] = [];
+  let failed = 0;
+  let sent = 0;
+  const total = perSecond * seconds;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond));
+      while (sent < due) {
+        sent += 1;
+        const begin = performance.now();
+        inFlight.push(
+          new Promise<void>((done) => {
+            request({ host: '127.0.0.1', port, path: PATH, agent }, (res) => {
+              res.resume();
+              res.on('end', () => {
+                if (res.statusCode === 200) latencies.push(performance.now() - begin);
+                else failed += 1;
+                done();
+              });
+            })
+              .on('error', () => {
+                failed += 1;
+                done();
+              })
+              .end();
+          }),
+        );
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { sent, failed, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? 0 };
+}
+
+async function start(name: string, args: string[], env: Record<string, string>, port: number, quiet = false): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'inherit'] });
+  child.stdout?.resume();
+  children.push(child);
+  const deadline = Date.now() + 30_000;
+  while (!(await answers(port))) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`${name} did not start on port ${port}`);
+    await sleep(100);
+  }
+  return child;
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+function stop(child: ChildProcess): void {
+  if (child.exitCode === null) child.kill('SIGTERM');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_cell, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+main()
+  .catch((error: unknown) => {
+    process.exitCode = 1;
+    console.error(error);
+  })
+  .finally(() => {
+    for (const child of children) stop(child);
+    rmSync(work, { recursive: true, force: true });
+  });
