@@ -4,6 +4,7 @@ import { ensureDatabase } from '../platform/database.ts';
 import { PlatformErrors, StranglerError, messageOf } from '../platform/errors.ts';
 import { prepareLegacyDatabase } from '../platform/legacy-database.ts';
 import { createTerminalLogger } from '../platform/log-prettifier.ts';
+import { captureOptionsOf } from '../platform/capture-options.ts';
 
 const environmentSchema = z.object({
   LEGACY_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
@@ -11,6 +12,10 @@ const environmentSchema = z.object({
   PIM_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   SEED_PRODUCTS: z.coerce.number().int().min(0).default(2000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // The CDC bridge's names: the slot made before the seed must be the one the bridge reads.
+  CDC_SLOT: z.string().optional(),
+  CDC_PUBLICATION: z.string().optional(),
+  CDC_TABLES: z.string().optional(),
 });
 
 /**
@@ -27,7 +32,8 @@ export function registerDbCommands(program: Command): void {
       'after',
       `
 Reads LEGACY_DATABASE_URL (required, wal_level=logical), PRICING_DATABASE_URL and
-PIM_DATABASE_URL (created when missing), SEED_PRODUCTS, LOG_LEVEL.
+PIM_DATABASE_URL (created when missing), SEED_PRODUCTS, LOG_LEVEL, and the CDC bridge's
+CDC_SLOT, CDC_PUBLICATION and CDC_TABLES when they are set.
 
 Example:
   $ LEGACY_DATABASE_URL=postgres://postgres:postgres@db:5432/legacy strangler db setup --products 500
@@ -64,6 +70,7 @@ async function setup(options: { products?: number }): Promise<number> {
       databaseUrl: env.LEGACY_DATABASE_URL,
       products: options.products ?? env.SEED_PRODUCTS,
       logger,
+      capture: captureOptionsOf(env),
     });
     logger.info(
       { migrations: report.migrations.length, capture: report.capturePrepared, seeded: report.seed.seeded, products: report.seed.products },

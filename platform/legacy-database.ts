@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { seedLegacy } from '../legacy-stub/seed/seed.ts';
+import type { CaptureOptions } from './capture-options.ts';
 import { assertLogicalWal } from './database.ts';
 import type { Logger } from './logger.ts';
 import { migrate } from './migrations.ts';
@@ -16,7 +17,7 @@ export interface LegacyDatabaseReport {
 
 /** cdc/capture-setup.ts's contract, written here because the CDC bridge may not exist yet. */
 interface CaptureSetup {
-  prepareCapture(options: { databaseUrl: string; logger: Logger; slot?: string; publication?: string }): Promise<void>;
+  prepareCapture(options: { databaseUrl: string; logger: Logger; slot?: string; publication?: string; tables?: string[] }): Promise<void>;
 }
 
 /**
@@ -29,15 +30,21 @@ export async function prepareLegacyDatabase(options: {
   databaseUrl: string;
   products: number;
   logger: Logger;
-  /** Slot and publication names; the CDC bridge's defaults when absent (tests pass unique ones). */
-  capture?: { slot?: string; publication?: string };
+  /** Slot, publication and tables: the CDC bridge's defaults for what is absent. */
+  capture?: CaptureOptions;
 }): Promise<LegacyDatabaseReport> {
   const log = options.logger.child({ component: 'legacy-database' });
   await assertLogicalWal(options.databaseUrl);
   const migrations = await migrate(options.databaseUrl, path.join(ROOT, 'legacy-stub', 'schema'), options.logger);
   const captureSetup = await loadCaptureSetup();
   if (captureSetup) {
-    await captureSetup.prepareCapture({ databaseUrl: options.databaseUrl, logger: options.logger, ...options.capture });
+    const { tables, ...names } = options.capture ?? {};
+    await captureSetup.prepareCapture({
+      databaseUrl: options.databaseUrl,
+      logger: options.logger,
+      ...names,
+      ...(tables ? { tables: [...tables] } : {}),
+    });
     log.info('CDC publication and replication slot ready');
   }
   // The seed says itself whether it wrote the catalog or found one there.

@@ -56,3 +56,14 @@ describe('the stack configuration', () => {
     expect(() => parseStackConfig({ LEGACY_PORT: '5433' }, { cwd: '/x' })).toThrow(/LEGACY_PORT and PG_PORT/);
   });
 });
+
+describe('the CDC names the launcher prepares before the seed', () => {
+  it('when CDC_SLOT, CDC_PUBLICATION and CDC_TABLES are set, then the launcher prepares exactly those, as the bridge will read them', () => {
+    const config = parseStackConfig({ CDC_SLOT: 'shop_slot', CDC_PUBLICATION: 'shop_pub', CDC_TABLES: ' catalog_product_entity, public.eav_attribute ,' }, { cwd: '/x' });
+    expect(config.capture).toEqual({ slot: 'shop_slot', publication: 'shop_pub', tables: ['catalog_product_entity', 'public.eav_attribute'] });
+  });
+
+  it('when they are unset, then nothing is said and the bridge’s defaults apply', () => {
+    expect(parseStackConfig({}, { cwd: '/x' }).capture).toEqual({});
+  });
+});

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { captureOptionsOf, type CaptureOptions } from './capture-options.ts';
 import { PlatformErrors } from './errors.ts';
 
 /**
@@ -22,6 +23,11 @@ export interface StackConfig {
   /** Undefined means: generate one (or reuse the one kept under DATA_DIR). */
   readonly adminToken: string | undefined;
   readonly logLevel: string;
+  /**
+   * The CDC bridge's slot, publication and tables when set (CDC_SLOT, CDC_PUBLICATION, CDC_TABLES):
+   * the launcher must prepare the very slot the bridge will read, before the seed.
+   */
+  readonly capture: CaptureOptions;
 }
 
 export const PORT_VARIABLES = ['PROXY_PORT', 'LEGACY_PORT', 'PRICING_PORT', 'PIM_PORT', 'CDC_PORT', 'ADMIN_PORT'] as const;
@@ -62,6 +68,9 @@ const environmentSchema = z.object({
   ROUTES_FILE: optionalText.default('./routes.yaml'),
   STRANGLER_ADMIN_TOKEN: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CDC_SLOT: optionalText,
+  CDC_PUBLICATION: optionalText,
+  CDC_TABLES: optionalText,
 });
 
 /** The variables `strangler up` reads, with their defaults, for `--help` and the README. */
@@ -83,6 +92,9 @@ export const STACK_VARIABLES: ReadonlyArray<{ name: string; fallback: string; me
   { name: 'ROUTES_FILE', fallback: './routes.yaml', meaning: 'the route table the proxy follows' },
   { name: 'STRANGLER_ADMIN_TOKEN', fallback: '(generated)', meaning: 'bearer token of the admin API' },
   { name: 'LOG_LEVEL', fallback: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
+  { name: 'CDC_SLOT', fallback: 'strangler_cdc', meaning: 'replication slot made before the seed (as the CDC bridge reads it)' },
+  { name: 'CDC_PUBLICATION', fallback: 'strangler_pub', meaning: 'publication made before the seed' },
+  { name: 'CDC_TABLES', fallback: '(the catalog)', meaning: 'tables the publication captures, comma-separated' },
 ];
 
 /**
@@ -132,5 +144,6 @@ export function parseStackConfig(
     routesFile: path.resolve(options.cwd, value.ROUTES_FILE),
     adminToken: value.STRANGLER_ADMIN_TOKEN,
     logLevel: value.LOG_LEVEL,
+    capture: captureOptionsOf(value),
   });
 }

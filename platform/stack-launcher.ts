@@ -166,7 +166,7 @@ export class StackLauncher {
 
     const urls = await this.#databases();
     this.#checkpoint();
-    await prepareLegacyDatabase({ databaseUrl: urls.legacy, products: config.seedProducts, logger: log });
+    await prepareLegacyDatabase({ databaseUrl: urls.legacy, products: config.seedProducts, logger: log, capture: config.capture });
     this.#checkpoint();
 
     const token = await resolveAdminToken({ token: config.adminToken, dataDir: config.dataDir });
