@@ -1,11 +1,11 @@
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { migrate } from '../../platform/migrations.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { createPricingApp, type BridgeStatus } from './api/pricing-app.ts';
+import type { BridgeStatus } from './api/pricing-app.ts';
+import { createPricingServer } from './api/pricing-server.ts';
 import { FactsCache } from './api/facts-cache.ts';
 import { PricingMetrics } from './metrics.ts';
 import { PriceStore } from './store/price-store.ts';
@@ -68,7 +68,7 @@ export async function startPricingService(deps: PricingServiceDeps): Promise<Pri
     cache.close();
     throw error;
   }
-  const app = createPricingApp({
+  const server = createPricingServer({
     store,
     cache,
     metrics,
@@ -78,9 +78,9 @@ export async function startPricingService(deps: PricingServiceDeps): Promise<Pri
     progress: () => sync.progress(),
     bridgeStatus: () => fetchBridgeStatus(config.cdcHealthUrl),
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, () => resolve(listening));
-    listening.once('error', reject);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
   });
   // Keep-alive longer than typical client pools, so benchmarks and proxies reuse connections.
   server.keepAliveTimeout = 65_000;

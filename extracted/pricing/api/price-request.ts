@@ -31,10 +31,13 @@ export interface FinalPriceQuery {
   qty: string;
 }
 
+/** The query of a request as express's "simple" parser (node:querystring) gives it. */
+export type ParsedQuery = Record<string, unknown>;
+
 /** `customerGroupId` (default 0, 0–32767) and `qty` (default 1, 0 < qty < 10^8) of GET …/final-price. */
-export function parseFinalPriceQuery(req: Request): FinalPriceQuery {
-  const group = queryValue(req, 'customerGroupId', '0', (value) => /^\d{1,5}$/.test(value) && Number(value) <= 32767);
-  const qty = queryValue(req, 'qty', '1', (value) => {
+export function parseFinalPriceQuery(query: ParsedQuery): FinalPriceQuery {
+  const group = queryValue(query, 'customerGroupId', '0', (value) => /^\d{1,5}$/.test(value) && Number(value) <= 32767);
+  const qty = queryValue(query, 'qty', '1', (value) => {
     if (!isDecimalText(value)) return false;
     const amount = parseAmount(value);
     return amount > 0n && amount < MAX_QTY;
@@ -42,8 +45,8 @@ export function parseFinalPriceQuery(req: Request): FinalPriceQuery {
   return { customerGroupId: Number(group), qty };
 }
 
-function queryValue(req: Request, name: string, fallback: string, valid: (value: string) => boolean): string {
-  const raw = req.query[name];
+function queryValue(query: ParsedQuery, name: string, fallback: string, valid: (value: string) => boolean): string {
+  const raw = query[name];
   if (raw === undefined || raw === '') return fallback;
   if (typeof raw !== 'string' || !valid(raw.trim())) throw MagentoErrors.invalidValue(String(raw), name);
   return raw.trim();

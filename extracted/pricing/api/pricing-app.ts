@@ -3,13 +3,13 @@ import compression from 'compression';
 import type { Logger } from '../../../platform/logger.ts';
 import { Lsn } from '../../../cdc/offsets/lsn.ts';
 import { amountNumber, parseAmount } from '../domain/decimal-amount.ts';
-import { priceFor } from '../domain/price-rule.ts';
 import type { PriceStore } from '../store/price-store.ts';
 import type { SyncProgress } from '../sync/price-sync.ts';
 import type { PricingMetrics } from '../metrics.ts';
 import type { FactsCache } from './facts-cache.ts';
-import { MagentoErrors, magentoErrorHandler } from './magento-error.ts';
-import { parseBody, parseFinalPriceQuery, skusBody } from './price-request.ts';
+import { magentoErrorHandler } from './magento-error.ts';
+import { answerFinalPrice } from './final-price.ts';
+import { parseBody, skusBody, type ParsedQuery } from './price-request.ts';
 
 /** What the bridge's /healthz says (cdc/health-server.ts), the part the service uses. */
 export interface BridgeStatus {
@@ -129,25 +129,15 @@ function priceRoutes(deps: PricingAppDeps): Router {
     );
   });
 
+  // The canonical path is answered before express by pricing-server.ts; this route takes the
+  // variants express also matches (HEAD, a trailing slash, other letter case).
   router.get('/products/:sku/final-price', async (req, res) => {
     const started = performance.now();
-    let status = 200;
+    let status = 500;
     try {
-      const query = parseFinalPriceQuery(req);
-      const product = await deps.cache.get(req.params.sku, (sku) => deps.store.factsOf(sku));
-      if (!product) throw MagentoErrors.productNotFound();
-      const qty = parseAmount(query.qty);
-      const answer = priceFor(product.facts, { customerGroupId: query.customerGroupId, qty, now: deps.clock() });
-      res.json({
-        sku: product.sku,
-        customer_group_id: query.customerGroupId,
-        qty: amountNumber(qty),
-        regular_price: amountNumber(answer.regular),
-        final_price: amountNumber(answer.final),
-      });
-    } catch (error) {
-      status = (error as { status?: number }).status ?? 500;
-      throw error;
+      const answer = await answerFinalPrice(deps, req.params.sku, req.query as ParsedQuery);
+      status = answer.status;
+      res.status(answer.status).json(answer.body);
     } finally {
       deps.metrics.finalPriceSeconds.observe({ status: String(status) }, (performance.now() - started) / 1000);
     }
