@@ -28,11 +28,15 @@ export class StandbyLock {
         announced = true;
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        signal.addEventListener('abort', () => {
+        const onAbort = () => {
           clearTimeout(timer);
           resolve();
-        }, { once: true });
+        };
+        const timer = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, pollMs);
+        signal.addEventListener('abort', onAbort, { once: true });
       });
     }
     return false;
