@@ -23,7 +23,7 @@ export type EntityColumn =
 
 export type FieldRef =
   | { readonly source: 'entity'; readonly column: EntityColumn; readonly kind: FieldKind }
-  | { readonly source: 'attribute'; readonly code: string; readonly kind: FieldKind };
+  | { readonly source: 'attribute'; readonly code: string; readonly kind: FieldKind; readonly long: boolean };
 
 export type Condition =
   | { readonly type: 'compare'; readonly field: FieldRef; readonly op: '=' | '<>' | '>' | '>=' | '<' | '<='; readonly value: string }
@@ -70,7 +70,7 @@ export function resolveCatalogQuery(criteria: SearchCriteria, dictionary: Catalo
     if (!attribute || attribute.backendType === 'static') {
       throw MagentoErrors.invalidField(path, `There is no product field or attribute "${field}".`);
     }
-    return { source: 'attribute', code: attribute.code, kind: kindOfBackend[attribute.backendType] };
+    return { source: 'attribute', code: attribute.code, kind: kindOfBackend[attribute.backendType], long: attribute.backendType === 'text' };
   };
 
   const groups = criteria.filterGroups.map((group) =>

@@ -57,11 +57,12 @@ const SEARCHED_ATTRIBUTES = ['name', 'short_description', 'description', 'materi
  */
 export function buildProductDocument(raw: RawProduct, dictionary: CatalogDictionary): ProductDocument {
   const fields: Record<string, string> = {};
+  const texts: Record<string, string> = {};
   const storeValues: Record<string, Record<string, string>> = {};
   for (const row of raw.values) {
     const definition = dictionary.byId.get(row.attribute_id);
     if (!definition || row.value === null) continue;
-    if (row.store_id === 0) fields[definition.code] = row.value;
+    if (row.store_id === 0) (definition.backendType === 'text' ? texts : fields)[definition.code] = row.value;
     else (storeValues[String(row.store_id)] ??= {})[definition.code] = row.value;
   }
   const links = [...raw.categoryLinks].sort((a, b) => a.category_id - b.category_id);
@@ -70,7 +71,7 @@ export function buildProductDocument(raw: RawProduct, dictionary: CatalogDiction
   const custom: MagentoProduct['custom_attributes'] = [];
   for (const definition of dictionary.byCode.values()) {
     if (interfaceAttributes.has(definition.code)) continue;
-    const value = fields[definition.code];
+    const value = fields[definition.code] ?? texts[definition.code];
     if (value !== undefined) custom.push({ attribute_code: definition.code, value });
   }
   if (categoryLinks.length > 0) custom.push({ attribute_code: 'category_ids', value: categoryLinks.map((link) => link.category_id) });
@@ -118,7 +119,7 @@ export function buildProductDocument(raw: RawProduct, dictionary: CatalogDiction
   };
   const color = label('color');
   const size = label('size');
-  const searchText = [raw.entity.sku, ...SEARCHED_ATTRIBUTES.map((code) => fields[code]), color, size]
+  const searchText = [raw.entity.sku, ...SEARCHED_ATTRIBUTES.map((code) => fields[code] ?? texts[code]), color, size]
     .filter((part): part is string => typeof part === 'string' && part !== '')
     .join(' \n ');
 
@@ -133,6 +134,7 @@ export function buildProductDocument(raw: RawProduct, dictionary: CatalogDiction
     createdAt: raw.entity.created_at,
     updatedAt: raw.entity.updated_at,
     fields,
+    texts,
     storeValues,
     categoryIds: links.map((link) => link.category_id),
     facets: {

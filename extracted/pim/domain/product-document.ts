@@ -18,8 +18,14 @@ export interface ProductDocument {
   /** 'YYYY-MM-DD hh:mm:ss', as the legacy prints and compares it (sorts like the time itself). */
   readonly createdAt: string;
   readonly updatedAt: string;
-  /** Admin-scope (store 0) attribute values by code, in the legacy's text form ('45.000000'). */
+  /** Admin-scope (store 0) attribute values by code, in the legacy's text form ('45.000000'), except long texts. */
   readonly fields: Readonly<Record<string, string>>;
+  /**
+   * Admin-scope values of the `text` backend (descriptions), kept apart so a store can keep the
+   * small, often-filtered values compact (PostgreSQL would otherwise de-TOAST every description
+   * to read a price).
+   */
+  readonly texts: Readonly<Record<string, string>>;
   /** Store-view overrides: store_id → code → value. */
   readonly storeValues: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly categoryIds: readonly number[];

@@ -262,7 +262,7 @@ export function toSource(doc: ProductDocument): Record<string, unknown> {
   const attrRaw: Record<string, string> = {};
   const attrInt: Record<string, number> = {};
   const attrNum: Record<string, number> = {};
-  for (const [code, value] of Object.entries(doc.fields)) {
+  for (const [code, value] of Object.entries({ ...doc.fields, ...doc.texts })) {
     attrRaw[code] = value;
     if (/^-?\d+$/.test(value)) attrInt[code] = Number(value);
     if (/^-?\d+(\.\d+)?$/.test(value)) attrNum[code] = Number(value);
@@ -287,7 +287,7 @@ export function toSource(doc: ProductDocument): Record<string, unknown> {
     facet_size: doc.facets.size,
     facet_price: doc.facets.price,
     name: doc.fields.name ?? null,
-    description: doc.fields.description ?? null,
+    description: doc.texts.description ?? null,
     search_text: doc.searchText,
     product_json: JSON.stringify(doc.product),
   };

@@ -14,9 +14,23 @@ export interface CatalogSql {
 
 const sqlCast: Record<FieldKind, string> = { text: 'text', int: 'int', numeric: 'numeric', timestamp: 'text' };
 
+/** Attributes with a generated, indexed column (schema/003-document-filter-columns.sql). */
+const GENERATED_COLUMNS: Readonly<Record<string, { column: string; kind: FieldKind }>> = {
+  name: { column: 'f_name', kind: 'text' },
+  price: { column: 'f_price', kind: 'numeric' },
+  special_price: { column: 'f_special_price', kind: 'numeric' },
+  status: { column: 'f_status', kind: 'int' },
+  visibility: { column: 'f_visibility', kind: 'int' },
+  color: { column: 'f_color', kind: 'int' },
+  size: { column: 'f_size', kind: 'int' },
+};
+
 export function expressionOf(field: FieldRef): string {
   if (field.source === 'entity') return `d.${field.column}`;
-  const raw = `(d.fields->>${pg.escapeLiteral(field.code)})`;
+  const generated = GENERATED_COLUMNS[field.code];
+  // Only when the legacy still types the attribute the same way (the dictionary comes from CDC).
+  if (generated && generated.kind === field.kind && !field.long) return `d.${generated.column}`;
+  const raw = `(d.${field.long ? 'texts' : 'fields'}->>${pg.escapeLiteral(field.code)})`;
   switch (field.kind) {
     case 'int':
       return `(${raw}::int)`;
@@ -31,16 +45,16 @@ export function expressionOf(field: FieldRef): string {
 /** The value as text, as the legacy's LIKE and FIND_IN_SET see it ('45.000000', '2024-05-01 00:00:00'). */
 function textOf(field: FieldRef): string {
   if (field.source === 'entity') return field.kind === 'int' ? `d.${field.column}::text` : `d.${field.column}`;
-  return `(d.fields->>${pg.escapeLiteral(field.code)})`;
+  return `(d.${field.long ? 'texts' : 'fields'}->>${pg.escapeLiteral(field.code)})`;
 }
 
 function conditionSql(condition: Condition, bind: (value: unknown) => string): string {
   if (condition.type === 'category') {
     switch (condition.mode) {
       case 'in':
-        return `d.category_ids && ${bind(condition.ids)}::int[]`;
+        return `EXISTS (SELECT 1 FROM pim_document_category c WHERE c.entity_id = d.entity_id AND c.category_id = ANY(${bind(condition.ids)}::int[]))`;
       case 'nin':
-        return `NOT (d.category_ids && ${bind(condition.ids)}::int[])`;
+        return `NOT EXISTS (SELECT 1 FROM pim_document_category c WHERE c.entity_id = d.entity_id AND c.category_id = ANY(${bind(condition.ids)}::int[]))`;
       case 'null':
         return 'cardinality(d.category_ids) = 0';
       case 'notnull':

@@ -43,32 +43,54 @@ export class PostgresProductStore implements ProductStore {
       created_at: doc.createdAt,
       updated_at: doc.updatedAt,
       fields: doc.fields,
+      texts: doc.texts,
       category_ids: doc.categoryIds,
       facets: doc.facets,
       store_values: doc.storeValues,
       product: JSON.stringify(doc.product),
       search_text: doc.searchText,
     }));
-    const { rowCount } = await this.pool.query(
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const written = await client.query<{ entity_id: number; category_ids: number[] }>(
       `INSERT INTO pim_document AS d (entity_id, sku, lsn, type_id, attribute_set_id, has_options, required_options, created_at, updated_at,
-                                      fields, category_ids, facets, store_values, product, search_text)
+                                      fields, texts, category_ids, facets, store_values, product, search_text)
        SELECT x.entity_id, x.sku, x.lsn, x.type_id, x.attribute_set_id, x.has_options, x.required_options, x.created_at, x.updated_at,
-              x.fields, x.category_ids, x.facets, x.store_values, x.product::json, x.search_text
+              x.fields, x.texts, x.category_ids, x.facets, x.store_values, x.product::json, x.search_text
          FROM jsonb_to_recordset($1::jsonb) AS x(entity_id int, sku text, lsn bigint, type_id text, attribute_set_id int, has_options int,
-              required_options int, created_at text, updated_at text, fields jsonb, category_ids int[], facets jsonb, store_values jsonb,
+              required_options int, created_at text, updated_at text, fields jsonb, texts jsonb, category_ids int[], facets jsonb, store_values jsonb,
               product text, search_text text)
         WHERE NOT EXISTS (SELECT 1 FROM pim_document_tombstone t WHERE t.entity_id = x.entity_id AND t.lsn >= x.lsn)
        ON CONFLICT (entity_id) DO UPDATE SET
               sku = EXCLUDED.sku, lsn = EXCLUDED.lsn, type_id = EXCLUDED.type_id, attribute_set_id = EXCLUDED.attribute_set_id,
               has_options = EXCLUDED.has_options, required_options = EXCLUDED.required_options, created_at = EXCLUDED.created_at,
-              updated_at = EXCLUDED.updated_at, fields = EXCLUDED.fields, category_ids = EXCLUDED.category_ids, facets = EXCLUDED.facets,
+              updated_at = EXCLUDED.updated_at, fields = EXCLUDED.fields, texts = EXCLUDED.texts, category_ids = EXCLUDED.category_ids, facets = EXCLUDED.facets,
               store_values = EXCLUDED.store_values, product = EXCLUDED.product, search_text = EXCLUDED.search_text
         -- Equal versions are allowed: several changes of one transaction share its commit LSN.
-        WHERE d.lsn <= EXCLUDED.lsn`,
-      [JSON.stringify(rows)],
-    );
-    const applied = rowCount ?? 0;
-    return { applied, stale: documents.length - applied };
+        WHERE d.lsn <= EXCLUDED.lsn
+       RETURNING d.entity_id, d.category_ids`,
+        [JSON.stringify(rows)],
+      );
+      // The membership rows follow the documents that were written (not the stale ones).
+      const ids = written.rows.map((row) => row.entity_id);
+      if (ids.length > 0) {
+        await client.query('DELETE FROM pim_document_category WHERE entity_id = ANY($1::int[])', [ids]);
+        await client.query(
+          `INSERT INTO pim_document_category (category_id, entity_id)
+           SELECT DISTINCT unnest(x.category_ids), x.entity_id FROM jsonb_to_recordset($1::jsonb) AS x(entity_id int, category_ids int[])`,
+          [JSON.stringify(written.rows)],
+        );
+      }
+      await client.query('COMMIT');
+      const applied = written.rowCount ?? 0;
+      return { applied, stale: documents.length - applied };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async remove(removals: readonly ProductRemoval[]): Promise<WriteOutcome> {
@@ -82,6 +104,7 @@ export class PostgresProductStore implements ProductStore {
           WHERE d.entity_id = x.entity_id AND d.lsn <= x.lsn RETURNING d.entity_id`,
         [rows],
       );
+      await client.query('DELETE FROM pim_document_category WHERE entity_id = ANY($1::int[])', [deleted.rows.map((row) => row.entity_id)]);
       const tombstones = await client.query(
         `INSERT INTO pim_document_tombstone AS t (entity_id, lsn)
          SELECT x.entity_id, x.lsn FROM jsonb_to_recordset($1::jsonb) AS x(entity_id int, lsn bigint)
@@ -149,7 +172,7 @@ export class PostgresProductStore implements ProductStore {
       prices: number[];
     }>(
       `WITH matched AS (
-         SELECT d.entity_id, d.product, d.facets, d.fields, d.category_ids,
+         SELECT d.entity_id, d.product, d.facets, d.fields, d.texts, d.category_ids,
                 CASE WHEN $1 = '' THEN 0 ELSE ts_rank(d.search, websearch_to_tsquery('english', $1)) END AS score
            FROM pim_document d WHERE ${where}
        ), page AS (
@@ -159,7 +182,7 @@ export class PostgresProductStore implements ProductStore {
               (SELECT json_agg(json_build_object(
                   'product', p.product, 'score', p.score,
                   'name_hl', CASE WHEN $1 = '' THEN NULL ELSE ts_headline('english', coalesce(p.fields->>'name', ''), websearch_to_tsquery('english', $1), 'StartSel=<em>, StopSel=</em>, HighlightAll=true') END,
-                  'description_hl', CASE WHEN $1 = '' THEN NULL ELSE ts_headline('english', coalesce(p.fields->>'description', ''), websearch_to_tsquery('english', $1), 'StartSel=<em>, StopSel=</em>, MaxFragments=2, MaxWords=20, MinWords=5') END
+                  'description_hl', CASE WHEN $1 = '' THEN NULL ELSE ts_headline('english', coalesce(p.texts->>'description', ''), websearch_to_tsquery('english', $1), 'StartSel=<em>, StopSel=</em>, MaxFragments=2, MaxWords=20, MinWords=5') END
                 ) ORDER BY p.score DESC, p.entity_id ASC) FROM page p) AS items,
               (SELECT json_agg(json_build_object('id', c.id, 'name', c.name, 'count', c.n) ORDER BY c.n DESC, c.id)
                  FROM (SELECT (cat->>'id')::int AS id, cat->>'name' AS name, count(*)::int AS n
