@@ -25,6 +25,7 @@ const FINAL_PRICE_PATH = /^\/rest\/V1\/products\/([^/]+)\/final-price$/;
 export function createPricingServer(deps: PricingAppDeps & FinalPriceDeps & { metrics: PricingMetrics; logger: Logger }): http.Server {
   const app = createPricingApp(deps);
   const log = deps.logger.child({ component: 'pricing-http' });
+  const answered = deps.metrics.finalPriceSeconds.labels({ status: '200' });
   return http.createServer((req, res) => {
     const url = req.url ?? '/';
     const mark = url.indexOf('?');
@@ -60,7 +61,9 @@ export function createPricingServer(deps: PricingAppDeps & FinalPriceDeps & { me
         Vary: 'Accept-Encoding',
       });
       res.end(text);
-      deps.metrics.finalPriceSeconds.observe({ status: String(status) }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      if (status === 200) answered.observe(seconds);
+      else deps.metrics.finalPriceSeconds.observe({ status: String(status) }, seconds);
     }
   });
 }
