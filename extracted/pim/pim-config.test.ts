@@ -16,6 +16,12 @@ describe('the PIM configuration', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('finds the bridge health endpoint at CDC_PORT unless CDC_URL says otherwise ("off" disables it)', () => {
+    expect(parsePimConfig({ PIM_DATABASE_URL: 'postgres://x/pim', CDC_PORT: '9184' }).bridgeHealthUrl).toBe('http://127.0.0.1:9184/healthz');
+    expect(parsePimConfig({ PIM_DATABASE_URL: 'postgres://x/pim', CDC_URL: 'http://cdc:8084/healthz' }).bridgeHealthUrl).toBe('http://cdc:8084/healthz');
+    expect(parsePimConfig({ PIM_DATABASE_URL: 'postgres://x/pim', CDC_URL: 'off' }).bridgeHealthUrl).toBeUndefined();
+  });
+
   it('when ELASTICSEARCH_URL is set, then it is the store', () => {
     expect(parsePimConfig({ PIM_DATABASE_URL: 'postgres://x/pim', ELASTICSEARCH_URL: 'http://es:9200' }).elasticsearchUrl).toBe('http://es:9200');
   });

@@ -29,8 +29,10 @@ const envSchema = z.object({
   CDC_EXCHANGE: z.string().min(1).default('legacy.cdc'),
   CDC_STREAM: z.string().min(1).default('legacy.cdc.log'),
   CDC_SERVER_NAME: z.string().min(1).default('legacy'),
-  // The bridge's health endpoint (cdc/health-server.ts); "off" disables the comparison.
-  CDC_URL: z.string().default('http://127.0.0.1:8084/healthz'),
+  // The bridge's health endpoint (cdc/health-server.ts); "off" disables the comparison. Unset:
+  // the bridge on this host at CDC_PORT, which the stack launcher passes to every process.
+  CDC_URL: z.string().optional(),
+  CDC_PORT: z.coerce.number().int().min(1).max(65_535).default(8084),
   LOG_LEVEL: z.string().default('info'),
 });
 
@@ -52,7 +54,7 @@ export function parsePimConfig(env: Record<string, string | undefined>): PimConf
     exchange: value.CDC_EXCHANGE,
     stream: value.CDC_STREAM,
     serverName: value.CDC_SERVER_NAME,
-    bridgeHealthUrl: value.CDC_URL === 'off' ? undefined : value.CDC_URL,
+    bridgeHealthUrl: value.CDC_URL === 'off' ? undefined : (value.CDC_URL ?? `http://127.0.0.1:${value.CDC_PORT}/healthz`),
     logLevel: value.LOG_LEVEL,
   });
 }

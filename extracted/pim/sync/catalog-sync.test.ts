@@ -51,6 +51,9 @@ describe('the PIM follows the legacy through the CDC bridge', () => {
     const health = await pim('/healthz');
     expect(health.body).toMatchObject({ status: 'ok', store: 'postgres', initialFillDone: true, caughtUp: true, queueDepth: 0, lagSeconds: 0 });
     expect(health.body.appliedLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    // The bridge's own view (cdc/health-server.ts), and how many WAL bytes the PIM is behind it.
+    expect(health.body.bridge).toMatchObject({ state: 'active', flushedLsn: expect.stringMatching(/\//) });
+    expect(health.body.bridge.lagBytes).toBeGreaterThanOrEqual(0);
     expect(health.headers.get('x-data-lsn')).toBe(health.body.appliedLsn);
   });
 

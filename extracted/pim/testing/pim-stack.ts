@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import amqp from 'amqplib';
 import { CdcBridge } from '../../../cdc/bridge.ts';
 import { prepareCapture } from '../../../cdc/capture-setup.ts';
+import { startHealthServer } from '../../../cdc/health-server.ts';
 import { CdcFixture } from '../../../cdc/testing/cdc-fixture.ts';
 import { createLegacyApp } from '../../../legacy-stub/app.ts';
 import { seedLegacy } from '../../../legacy-stub/seed/seed.ts';
@@ -19,6 +20,7 @@ export class PimStack {
   fixture!: CdcFixture;
   bridge!: CdcBridge;
   private running: Promise<void> | undefined;
+  private bridgeHealth: { port: number; close(): Promise<void> } | undefined;
   pimDatabase!: TestDatabase;
   pim!: PimService;
   legacyServer!: http.Server;
@@ -38,6 +40,7 @@ export class PimStack {
     stack.bridge = new CdcBridge({ config: fixture.config(), logger: fixture.logger });
     stack.running = stack.bridge.start();
     await stack.bridge.waitUntilActive();
+    stack.bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: stack.bridge.metrics.registry, status: () => stack.bridge.status() });
     const app = createLegacyApp({ pool: fixture.pool, logger: fixture.logger, clock: () => stack.now });
     stack.legacyServer = await new Promise<http.Server>((resolve) => {
       const server = app.listen(0, '127.0.0.1', () => resolve(server));
@@ -54,6 +57,7 @@ export class PimStack {
       exchange: fixture.names.exchange,
       stream: fixture.names.streamQueue,
       replayIdleMs: 1500,
+      bridgeHealthUrl: `http://127.0.0.1:${stack.bridgeHealth.port}/healthz`,
     });
     stack.pimBase = `http://127.0.0.1:${stack.pim.port}`;
     return stack;
@@ -65,6 +69,7 @@ export class PimStack {
       this.legacyServer.closeAllConnections();
       await new Promise((resolve) => this.legacyServer.close(resolve));
     }
+    await this.bridgeHealth?.close();
     await this.bridge?.stop();
     await this.running?.catch(() => undefined);
     const connection = await amqp.connect(this.fixture.amqpUrl).catch(() => undefined);
