@@ -112,3 +112,33 @@ describe('the process supervisor', () => {
     await processes.stopAll();
   });
 });
+
+describe('the stop order', () => {
+  it('when asked to stop the proxy first, then the others get SIGTERM only after it has exited', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'strangler-order-'));
+    try {
+      // Takes 500 ms to stop and says when it did; the other says when its SIGTERM came.
+      await writeFile(path.join(dir, 'slow.ts'), `
+import http from 'node:http';
+http.createServer((req, res) => res.end('ok')).listen(Number(process.env.PORT), '127.0.0.1');
+process.on('SIGTERM', () => setTimeout(() => { console.log('proxy stopped at ' + Date.now()); process.exit(0); }, 500));
+`);
+      await writeFile(path.join(dir, 'other.ts'), `
+import http from 'node:http';
+http.createServer((req, res) => res.end('ok')).listen(Number(process.env.PORT), '127.0.0.1');
+process.on('SIGTERM', () => { console.log('legacy asked at ' + Date.now()); process.exit(0); });
+`);
+      const lines: string[] = [];
+      const processes = new ProcessSupervisor({ cwd: ROOT, logger: silentLogger(), onLine: (_name, line) => lines.push(line), onUnexpectedExit: () => {} });
+      const ports = [await freePort(), await freePort()];
+      processes.start({ name: 'legacy', entry: path.join(dir, 'other.ts'), env: { ...process.env, PORT: String(ports[0]) } as Record<string, string>, healthUrl: `http://127.0.0.1:${ports[0]}/` });
+      processes.start({ name: 'proxy', entry: path.join(dir, 'slow.ts'), env: { ...process.env, PORT: String(ports[1]) } as Record<string, string>, healthUrl: `http://127.0.0.1:${ports[1]}/` });
+      await processes.waitUntilReady({ timeoutMs: 20_000 });
+      await processes.stopAll({ first: ['proxy'] });
+      const at = (prefix: string) => Number(lines.find((line) => line.startsWith(prefix))?.split(' ').pop());
+      expect(at('legacy asked at')).toBeGreaterThanOrEqual(at('proxy stopped at'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -127,11 +127,23 @@ export class ProcessSupervisor {
     });
   }
 
-  /** SIGTERM every child, wait up to the grace period, SIGKILL the ones still there. */
-  async stopAll(): Promise<ProcessExit[]> {
+  /**
+   * SIGTERM every child, wait up to the grace period, SIGKILL the ones still there. `first` names
+   * processes stopped (and waited for) before the others: the proxy, so that the requests it is
+   * finishing still find their upstreams.
+   */
+  async stopAll(options: { first?: readonly string[] } = {}): Promise<ProcessExit[]> {
     this.#stopping = true;
+    const first = new Set(options.first ?? []);
+    await this.#stopWave(this.#children.filter((entry) => first.has(entry.spec.name)));
+    await this.#stopWave(this.#children.filter((entry) => !first.has(entry.spec.name)));
+    return Promise.all(this.#children.map((entry) => entry.exited));
+  }
+
+  async #stopWave(wave: Supervised[]): Promise<void> {
     const timeoutMs = this.#deps.stopTimeoutMs ?? 10_000;
-    const running = this.#children.filter((entry) => !entry.exit);
+    const running = wave.filter((entry) => !entry.exit);
+    if (!running.length) return;
     for (const entry of running) signal(entry.child, 'SIGTERM');
     const killer = setTimeout(() => {
       for (const entry of running) {
@@ -141,7 +153,7 @@ export class ProcessSupervisor {
       }
     }, timeoutMs);
     try {
-      return await Promise.all(this.#children.map((entry) => entry.exited));
+      await Promise.all(running.map((entry) => entry.exited));
     } finally {
       clearTimeout(killer);
     }

@@ -222,7 +222,8 @@ export class StackLauncher {
   }
 
   async #stopEverything(): Promise<void> {
-    const exits = await this.#supervisor.stopAll();
+    // The proxy first: it finishes the requests in flight while their upstreams still answer.
+    const exits = await this.#supervisor.stopAll({ first: ['proxy'] });
     for (const exit of exits) this.#logger.debug({ process: exit.name, code: exit.code, signal: exit.signal }, 'stopped');
     const postgres = await this.#postgres?.catch(() => undefined);
     if (postgres) {
