@@ -75,6 +75,18 @@ describe('the pricing service process', () => {
     expect(await process_.exited).toBe(0);
   });
 
+  it('when RabbitMQ cannot be reached within PRICING_BROKER_WAIT_SECONDS, then it exits 1 with PRICING_BROKER_UNAVAILABLE', async () => {
+    const process_ = run({ PRICING_DATABASE_URL: db.url, PRICING_PORT: '0', AMQP_URL: 'amqp://guest:guest@127.0.0.1:9', PRICING_BROKER_WAIT_SECONDS: '1', PRICING_QUEUE: queue });
+    expect(await process_.exited).toBe(1);
+    expect(process_.output()).toContain('PRICING_BROKER_UNAVAILABLE');
+  });
+
+  it('when the pricing database cannot be reached, then it exits 1 with PRICING_STORE_UNAVAILABLE', async () => {
+    const process_ = run({ PRICING_DATABASE_URL: 'postgres://postgres@127.0.0.1:9/pricing', PRICING_PORT: '0' });
+    expect(await process_.exited).toBe(1);
+    expect(process_.output()).toContain('PRICING_STORE_UNAVAILABLE');
+  });
+
   it('when PRICING_DATABASE_URL is missing, then it exits 1 with the code and a remedy', async () => {
     const process_ = run({ PRICING_PORT: '0' });
     expect(await process_.exited).toBe(1);

@@ -9,7 +9,12 @@ const logger = createRootLogger({ name: 'pricing', level: process.env.LOG_LEVEL 
 
 async function main(): Promise<void> {
   const config = pricingConfigFromEnv(process.env);
-  const service: PricingService = await startPricingService({ config, logger, metrics: new PricingMetrics({ defaultMetrics: true }) });
+  const service: PricingService = await startPricingService({
+    config,
+    logger,
+    metrics: new PricingMetrics({ defaultMetrics: true }),
+    brokerWaitMs: config.brokerWaitSeconds * 1000,
+  });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

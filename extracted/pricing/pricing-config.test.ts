@@ -15,6 +15,7 @@ describe('the pricing service configuration from the environment', () => {
       queue: 'pricing.cdc',
       cacheTtlSeconds: 60,
       poolSize: 10,
+      brokerWaitSeconds: 30,
       logLevel: 'info',
     });
   });

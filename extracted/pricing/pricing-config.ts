@@ -17,6 +17,7 @@ export const pricingConfigSchema = z.object({
   PRICING_QUEUE: z.string().min(1).default('pricing.cdc'),
   PRICING_CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(60),
   PRICING_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  PRICING_BROKER_WAIT_SECONDS: z.coerce.number().int().nonnegative().default(30),
   LOG_LEVEL: z.string().default('info'),
 });
 
@@ -32,6 +33,8 @@ export interface PricingConfig {
   queue: string;
   cacheTtlSeconds: number;
   poolSize: number;
+  /** How long to keep trying to reach RabbitMQ at start. */
+  brokerWaitSeconds: number;
   logLevel: string;
 }
 
@@ -57,6 +60,7 @@ export function pricingConfigFromEnv(env: Record<string, string | undefined>): R
     queue: value.PRICING_QUEUE,
     cacheTtlSeconds: value.PRICING_CACHE_TTL_SECONDS,
     poolSize: value.PRICING_POOL_SIZE,
+    brokerWaitSeconds: value.PRICING_BROKER_WAIT_SECONDS,
     logLevel: value.LOG_LEVEL,
   });
 }

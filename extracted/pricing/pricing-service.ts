@@ -11,6 +11,7 @@ import { PricingMetrics } from './metrics.ts';
 import { PriceStore } from './store/price-store.ts';
 import { PriceSync } from './sync/price-sync.ts';
 import type { PricingConfig } from './pricing-config.ts';
+import { PricingErrors } from './errors.ts';
 
 export const PRICING_MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'store', 'migrations');
 
@@ -23,6 +24,8 @@ export interface PricingServiceDeps {
   maxAttempts?: number;
   retryBackoff?: { initialMs: number; maxMs: number };
   backfillIdleMs?: number;
+  /** How long to keep trying to reach RabbitMQ at start (it may come up after us, as in docker compose). */
+  brokerWaitMs?: number;
 }
 
 export interface PricingService {
@@ -40,7 +43,9 @@ export interface PricingService {
 export async function startPricingService(deps: PricingServiceDeps): Promise<PricingService> {
   const { config } = deps;
   const logger = deps.logger.child({ component: 'pricing' });
-  await migrate(config.databaseUrl, PRICING_MIGRATIONS, deps.logger);
+  await migrate(config.databaseUrl, PRICING_MIGRATIONS, deps.logger).catch((error: unknown) => {
+    throw PricingErrors.storeUnavailable(error);
+  });
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.poolSize });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle pricing store connection failed'));
   const store = new PriceStore(pool);
@@ -48,7 +53,8 @@ export async function startPricingService(deps: PricingServiceDeps): Promise<Pri
   const cache = new FactsCache({ ttlSeconds: config.cacheTtlSeconds, metrics });
   let sync: PriceSync;
   try {
-    sync = await PriceSync.start({
+    const initialLsn = await store.lastAppliedLsn();
+    sync = await withRetry(logger, deps.brokerWaitMs ?? 30_000, () => PriceSync.start({
       pool,
       amqpUrl: config.amqpUrl,
       queue: config.queue,
@@ -58,11 +64,11 @@ export async function startPricingService(deps: PricingServiceDeps): Promise<Pri
       logger: deps.logger,
       metrics,
       onInvalidate: (invalidation) => cache.invalidate(invalidation),
-      initialLsn: await store.lastAppliedLsn(),
+      initialLsn,
       maxAttempts: deps.maxAttempts,
       retryBackoff: deps.retryBackoff,
       backfillIdleMs: deps.backfillIdleMs,
-    });
+    }));
   } catch (error) {
     await pool.end().catch(() => undefined);
     cache.close();
@@ -102,6 +108,20 @@ export async function startPricingService(deps: PricingServiceDeps): Promise<Pri
       await pool.end();
     },
   };
+}
+
+/** Retries `start` with a growing pause until it succeeds or `waitMs` has passed; then throws PRICING_BROKER_UNAVAILABLE. */
+async function withRetry<T>(logger: Logger, waitMs: number, start: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = 250; ; pause = Math.min(pause * 2, 5000)) {
+    try {
+      return await start();
+    } catch (error) {
+      if (Date.now() + pause > deadline) throw PricingErrors.brokerUnavailable(error);
+      logger.warn({ err: error, retryInMs: pause }, 'cannot follow the CDC queue yet; retrying');
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }
 
 async function fetchBridgeStatus(url: string): Promise<BridgeStatus | null> {

@@ -95,7 +95,12 @@ export class PriceSync {
 
   static async start(options: PriceSyncOptions): Promise<PriceSync> {
     const sync = new PriceSync(options);
-    await sync.connect();
+    try {
+      await sync.connect();
+    } catch (error) {
+      await sync.stop().catch(() => undefined);
+      throw error;
+    }
     return sync;
   }
 
