@@ -110,3 +110,23 @@ describe('the Elasticsearch store under back-pressure and errors', () => {
     await store.close();
   });
 });
+
+describe('the Elasticsearch store answers /search', () => {
+  it('runs a multi_match with facet aggregations and highlighting, and maps hits, highlights and buckets', async () => {
+    const replay = replayRecording(BASE, loadRecording('full-text-search'));
+    const store = newStore();
+    const result = await store.fullText({ q: 'hoodie', color: 'red', page: 1, pageSize: 20 });
+    expect(replay.pendingMocks()).toEqual([]);
+    expect(result.total).toBe(1);
+    expect(result.items).toEqual([
+      { sku: 'CT-C', name: 'Charlie Hoodie', price: 30, score: 1.89, highlights: { name: ['Charlie <em>Hoodie</em>'] }, product: contractDocuments.c.product },
+    ]);
+    expect(result.facets).toEqual({
+      category: [{ value: '3', label: 'Tops', count: 1 }],
+      color: [{ value: 'Red', label: 'Red', count: 1 }],
+      size: [],
+      price: [{ value: '25-50', label: '25 – 50', count: 1 }],
+    });
+    await store.close();
+  });
+});

@@ -189,8 +189,9 @@ export class ElasticsearchProductStore implements ProductStore {
   async fullText(request: FullTextRequest): Promise<FullTextResult> {
     const filter: QueryDslQueryContainer[] = [];
     if (request.categoryId !== undefined) filter.push({ term: { category_ids: request.categoryId } });
-    if (request.color !== undefined) filter.push({ term: { facet_color: request.color } });
-    if (request.size !== undefined) filter.push({ term: { facet_size: request.size } });
+    // Labels keep their case for the facets; the filter ignores it, as the PostgreSQL store's does.
+    if (request.color !== undefined) filter.push({ term: { facet_color: { value: request.color, case_insensitive: true } } });
+    if (request.size !== undefined) filter.push({ term: { facet_size: { value: request.size, case_insensitive: true } } });
     if (request.priceFrom !== undefined || request.priceTo !== undefined) {
       filter.push({ range: { facet_price: { ...(request.priceFrom === undefined ? {} : { gte: request.priceFrom }), ...(request.priceTo === undefined ? {} : { lt: request.priceTo }) } } });
     }
@@ -231,7 +232,10 @@ export class ElasticsearchProductStore implements ProductStore {
           }),
           color: terms('color', (key) => ({ value: key, label: key })),
           size: terms('size', (key) => ({ value: key, label: key })),
-          price: terms('price', (key) => ({ value: key, label: key })),
+          price: terms('price', (key) => {
+            const range = PRICE_RANGES.find((r) => priceRangeKey(r) === key);
+            return { value: key, label: !range ? key : range.to === null ? `${range.from} and above` : `${range.from} – ${range.to}` };
+          }),
         },
       };
     } catch (error) {

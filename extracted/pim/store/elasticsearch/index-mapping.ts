@@ -19,9 +19,6 @@ export const productIndexSettings: IndicesIndexSettings = {
   // Deletes with external versions leave tombstones for gc_deletes (60s by default); a stale
   // upsert arriving later than that could resurrect a product, so keep them longer.
   'index.gc_deletes': '1h',
-  analysis: {
-    normalizer: { lowercase: { type: 'custom', filter: ['lowercase'] } },
-  },
 };
 
 export const productIndexMappings: MappingTypeMapping = {
@@ -48,8 +45,8 @@ export const productIndexMappings: MappingTypeMapping = {
     store_values: { type: 'object', dynamic: true },
     category_ids: { type: 'integer' },
     facet_category: { type: 'keyword' },
-    facet_color: { type: 'keyword', normalizer: 'lowercase' },
-    facet_size: { type: 'keyword', normalizer: 'lowercase' },
+    facet_color: { type: 'keyword' },
+    facet_size: { type: 'keyword' },
     facet_price: { type: 'double' },
     name: { type: 'text', analyzer: 'english' },
     description: { type: 'text', analyzer: 'english' },
