@@ -12,6 +12,10 @@ const envSchema = z.object({
   ADMIN_PORT: port.default(8090),
   ROUTES_FILE: z.string().min(1).default('./routes.yaml'),
   STRANGLER_ADMIN_TOKEN: z.string().optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  /** The CDC bridge (health endpoint), for replication-aware shadow rechecks. */
+  CDC_URL: z.string().url().optional(),
+  CDC_PORT: port.default(8084),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -43,6 +47,8 @@ async function main(): Promise<void> {
     logger,
     adminToken: token,
     defaultMetrics: true,
+    dataDir: env.DATA_DIR,
+    cdcUrl: env.CDC_URL ?? `http://127.0.0.1:${env.CDC_PORT}`,
   });
   const address = await proxy.listen(env.PROXY_PORT);
   const admin = await proxy.listenAdmin(env.ADMIN_PORT);

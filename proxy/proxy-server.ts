@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Logger } from '../platform/logger.ts';
 import { createAdminApp } from './admin/admin-api.ts';
 import { Forwarder } from './forwarding/forwarder.ts';
@@ -7,6 +8,12 @@ import { UpstreamPool } from './forwarding/upstream-pool.ts';
 import { ProxyMetrics } from './proxy-metrics.ts';
 import { RouteTableStore } from './reload/route-table-store.ts';
 import { RoutesFileWatcher } from './reload/routes-file-watcher.ts';
+import type { ShadowRouteInfo } from './shadow/shadow-admin.ts';
+import { ShadowJournal } from './shadow/shadow-journal.ts';
+import { ShadowMetrics } from './shadow/shadow-metrics.ts';
+import { ShadowMirror } from './shadow/shadow-mirror.ts';
+import { ShadowReport, type RestoredReport } from './shadow/shadow-report.ts';
+import { bridgeWatermark } from './shadow/replication-watermark.ts';
 
 export interface StranglerProxyOptions {
   readonly routesFile: string;
@@ -19,6 +26,10 @@ export interface StranglerProxyOptions {
   readonly adminToken?: string | undefined;
   readonly random?: () => number;
   readonly defaultMetrics?: boolean;
+  /** Where the shadow report is journaled (`<dataDir>/shadow/shadow-report.jsonl`); none: memory only. */
+  readonly dataDir?: string | undefined;
+  /** The CDC bridge's base URL, for the legacy's WAL position in replication-aware rechecks. */
+  readonly cdcUrl?: string | undefined;
 }
 
 /**
@@ -32,11 +43,18 @@ export class StranglerProxy {
   readonly store: RouteTableStore;
   readonly metrics: ProxyMetrics;
   readonly pool: UpstreamPool;
+  /** Mode shadow's mirror and its report (GET /shadow on the admin API). */
+  readonly shadow: ShadowMirror;
+  readonly shadowReport: ShadowReport;
+  readonly #journal: ShadowJournal | undefined;
   readonly #forwarder: Forwarder;
   readonly #watcher: RoutesFileWatcher | undefined;
   readonly #logger: Logger;
 
-  private constructor(parts: { store: RouteTableStore; metrics: ProxyMetrics; pool: UpstreamPool; forwarder: Forwarder; watcher: RoutesFileWatcher | undefined; adminServer: Server | undefined; logger: Logger }) {
+  private constructor(parts: { store: RouteTableStore; metrics: ProxyMetrics; pool: UpstreamPool; forwarder: Forwarder; watcher: RoutesFileWatcher | undefined; adminServer: Server | undefined; logger: Logger; shadow: ShadowMirror; shadowReport: ShadowReport; journal: ShadowJournal | undefined }) {
+    this.shadow = parts.shadow;
+    this.shadowReport = parts.shadowReport;
+    this.#journal = parts.journal;
     this.store = parts.store;
     this.metrics = parts.metrics;
     this.pool = parts.pool;
@@ -66,14 +84,27 @@ export class StranglerProxy {
       onApplied: (table) => metrics.tableLoaded(table.version, table.loadedAt),
       onResult: (result) => metrics.reload(result),
     });
-    const forwarder = new Forwarder({ store, metrics, logger: logger.child({ component: 'proxy' }), random: options.random });
+    const shadowLogger = logger.child({ component: 'shadow' });
+    let journal: ShadowJournal | undefined;
+    let restored: RestoredReport | undefined;
+    if (options.dataDir !== undefined) ({ journal, restored } = await ShadowJournal.open({ file: join(options.dataDir, 'shadow', 'shadow-report.jsonl'), logger: shadowLogger }));
+    const shadowReport = new ShadowReport({ restored, onMismatch: (record) => journal?.appendMismatch(record) });
+    journal?.start(() => shadowReport.toState());
+    const shadow = new ShadowMirror({
+      report: shadowReport,
+      metrics: new ShadowMetrics(metrics.registry),
+      logger: shadowLogger,
+      ...(options.cdcUrl ? { watermark: bridgeWatermark(options.cdcUrl) } : {}),
+      onOutcome: () => journal?.touch(),
+    });
+    const forwarder = new Forwarder({ store, metrics, logger: logger.child({ component: 'proxy' }), random: options.random, shadow });
     let watcher: RoutesFileWatcher | undefined;
     if (options.watch ?? true) {
       watcher = new RoutesFileWatcher({ file: options.routesFile, logger, onChange: () => void store.reload() });
       await watcher.start();
     }
-    const adminServer = options.adminToken ? createServer(createAdminApp({ store, metrics, pool, token: options.adminToken, logger: logger.child({ component: 'admin' }) })) : undefined;
-    return new StranglerProxy({ store, metrics, pool, forwarder, watcher, adminServer, logger });
+    const adminServer = options.adminToken ? createServer(createAdminApp({ store, metrics, pool, token: options.adminToken, logger: logger.child({ component: 'admin' }), shadow: { report: shadowReport, routes: () => shadowRoutes(store) } })) : undefined;
+    return new StranglerProxy({ store, metrics, pool, forwarder, watcher, adminServer, logger, shadow, shadowReport, journal });
   }
 
   async listen(port: number, host?: string): Promise<AddressInfo> {
@@ -101,7 +132,16 @@ export class StranglerProxy {
     clearTimeout(timer);
     this.#forwarder.close();
     this.pool.close();
+    await this.shadow.close();
+    await this.#journal?.close();
   }
+}
+
+/** The live table's routes that shadow (or keep a shadow block for a rollback), for GET /shadow. */
+function shadowRoutes(store: RouteTableStore): ShadowRouteInfo[] {
+  return store.current.table.routes
+    .filter((route) => route.shadow !== null || route.definition.shadow !== undefined)
+    .map((route) => ({ id: route.id, mode: route.mode, target: route.target, primary: route.shadow?.primary ?? route.definition.shadow?.primary, sampleRate: route.shadow?.sampleRate ?? route.definition.shadow?.sampleRate }));
 }
 
 function listenOn(server: Server, port: number, host: string | undefined): Promise<AddressInfo> {

@@ -3,6 +3,7 @@ import type { Logger } from '../../platform/logger.ts';
 import type { ProxyMetrics } from '../proxy-metrics.ts';
 import type { RouteTableStore } from '../reload/route-table-store.ts';
 import type { UpstreamPool } from '../forwarding/upstream-pool.ts';
+import { shadowAdminRouter, type ShadowAdminDeps } from '../shadow/shadow-admin.ts';
 import { createBearerCheck } from './admin-token.ts';
 
 export interface AdminApiDeps {
@@ -11,6 +12,8 @@ export interface AdminApiDeps {
   readonly pool: UpstreamPool;
   readonly token: string;
   readonly logger: Logger;
+  /** GET /shadow, GET /shadow/:routeId. */
+  readonly shadow?: ShadowAdminDeps;
 }
 
 /**
@@ -49,8 +52,10 @@ export function createAdminApp(deps: AdminApiDeps): Express {
     res.set('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
+  if (deps.shadow) app.use(shadowAdminRouter(deps.shadow));
+
   app.use((_req, res) => {
-    res.status(404).json({ error: 'NOT_FOUND', message: 'Admin endpoints: GET /routes, POST /reload, GET /metrics, GET /healthz.' });
+    res.status(404).json({ error: 'NOT_FOUND', message: 'Admin endpoints: GET /routes, POST /reload, GET /metrics, GET /healthz, GET /shadow, GET /shadow/:routeId.' });
   });
   // Express's default handler would print a stack trace outside production; log it instead.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

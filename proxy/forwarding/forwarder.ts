@@ -11,6 +11,7 @@ import { choosesTarget } from '../routes/canary.ts';
 import { normalisePath } from '../routes/path-normaliser.ts';
 import { SAFE_METHODS } from '../routes/route.ts';
 import { findRoute, type CompiledRoute } from '../routes/route-matcher.ts';
+import type { ShadowMirror, ShadowTap } from '../shadow/shadow-mirror.ts';
 import { sendErrorResponse } from './error-response.ts';
 import { dropRequestHopByHop, endToEndResponseHeaders } from './hop-by-hop.ts';
 import type { UpstreamRuntime } from './upstream-pool.ts';
@@ -27,6 +28,8 @@ export interface ForwarderDeps {
   readonly logger: Logger;
   /** For canary splits without a sticky value; injectable for tests. */
   readonly random?: () => number;
+  /** Mode shadow: mirrors and compares off the client's path (proxy/shadow/). */
+  readonly shadow?: ShadowMirror;
 }
 
 export type FailureReason = 'error' | 'timeout' | 'circuit-open' | `status-${number}`;
@@ -51,6 +54,8 @@ interface RequestContext {
   bytes: number;
   failure: string | undefined;
   done: boolean;
+  /** Mode shadow: where the primary's answer is copied (bounded) for comparison. */
+  tap: ShadowTap | undefined;
 }
 
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([201, 301, 302, 303, 307, 308]);
@@ -119,6 +124,7 @@ export class Forwarder {
       bytes: 0,
       failure: undefined,
       done: false,
+      tap: route.shadow === null || this.#deps.shadow === undefined ? undefined : this.#mirror(active, route, upstream, req),
     };
     (req as ProxiedRequest)[CONTEXT] = context;
     res.once('close', () => this.#finished(req, res, context));
@@ -152,11 +158,19 @@ export class Forwarder {
 
   #chooseUpstream(active: ActiveTable, route: CompiledRoute, headers: IncomingMessage['headers']): UpstreamRuntime {
     if (route.target === undefined) return active.legacy;
-    if (route.mode === 'extracted' || (route.mode === 'canary' && route.canary !== null && choosesTarget(route.canary, headers, this.#random))) {
+    if (route.mode === 'extracted' || (route.mode === 'shadow' && route.shadow?.primary === 'target') || (route.mode === 'canary' && route.canary !== null && choosesTarget(route.canary, headers, this.#random))) {
       return active.upstreams.get(route.target) ?? active.legacy;
     }
-    // legacy, shadow (served by legacy until shadow comparison lands), or the canary's other side.
+    // legacy, shadow (legacy answers, the target is asked on the side), or the canary's other side.
     return active.legacy;
+  }
+
+  /** Starts mirroring a shadow route's request to the side that does not answer the shopper. */
+  #mirror(active: ActiveTable, route: CompiledRoute, primary: UpstreamRuntime, req: IncomingMessage): ShadowTap | undefined {
+    const target = route.target === undefined ? undefined : active.upstreams.get(route.target);
+    if (target === undefined || route.shadow === null || this.#deps.shadow === undefined) return undefined;
+    const other = primary === target ? active.legacy : target;
+    return this.#deps.shadow.begin({ id: route.id, rules: route.shadow, primary: primary.upstream, shadow: other.upstream }, req);
   }
 
   #send(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
@@ -255,6 +269,8 @@ export class Forwarder {
       context.failure = `PROXY_BAD_GATEWAY: upstream "${upstream.upstream.name}" broke off its answer: ${error.message}`;
       res.destroy();
     });
+    // The shadow side listens to the same chunks (bounded copy); it never pauses or alters them.
+    context.tap?.primaryResponse(proxyRes);
     proxyRes.pipe(res);
   }
 
@@ -272,6 +288,7 @@ export class Forwarder {
 
   #failed(req: IncomingMessage, res: ServerResponse, context: RequestContext, reason: FailureReason, failure: Error & { code?: string; status?: number | undefined }): void {
     context.failure = `${failure.code ?? 'ERROR'}: ${failure.message}`;
+    context.tap?.primaryFailed(`primary-${reason}`);
     if (res.headersSent || res.destroyed) {
       // Failed mid-body: the only honest signal left is to cut the connection.
       res.destroy();
@@ -309,6 +326,7 @@ export class Forwarder {
       context.proxyReq?.destroy();
       context.proxyRes?.destroy();
       this.#settleBreaker(context, 'abandoned');
+      context.tap?.primaryFailed('client-aborted');
     }
     // 499: nginx's "client closed request", so aborted requests stand apart in dashboards;
     // an answer the upstream broke off counts as the 502 it is.

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ShadowRules } from '../shadow/shadow-rules.ts';
 import type { CanarySplit } from './canary.ts';
 import type { Match, Mode, RouteDefinition } from './route.ts';
 
@@ -18,6 +19,8 @@ export interface CompiledRoute {
   readonly target: string | undefined;
   readonly fallback: boolean;
   readonly canary: CanarySplit | null;
+  /** Mirroring and comparison rules; set in mode shadow (defaults when the block is absent). */
+  readonly shadow: ShadowRules | null;
   /** As written (after defaults), for the admin API and `routes show`. */
   readonly definition: RouteDefinition;
 }

@@ -3,6 +3,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import { z } from 'zod';
 import { RoutesInvalidError, type RoutesProblem } from '../errors.ts';
 import { createCanarySplit } from './canary.ts';
+import { compileShadowRules } from '../shadow/shadow-rules.ts';
 import { routeSchema, type RouteDefinition } from './route.ts';
 import { compileMatch, covers, DEFAULT_ROUTE_ID, type CompiledRoute } from './route-matcher.ts';
 import { expandVariables, parseUpstreamUrl, upstreamSchema, type Upstream } from './upstream.ts';
@@ -144,6 +145,7 @@ function checkAction(definition: RouteDefinition, at: (string | number)[], upstr
   if (mode !== 'canary' && canary !== undefined) report([...at, 'canary'], `canary settings only apply to mode canary, not ${mode}`);
   if (fallback !== undefined && mode !== 'extracted' && mode !== 'canary') report([...at, 'fallback'], `fallback only applies to modes extracted and canary, not ${mode}`);
   if (mode === 'legacy' && target !== undefined && target !== LEGACY_UPSTREAM) report([...at, 'target'], 'mode legacy always goes to the legacy upstream; remove target or change the mode');
+  if (mode === 'shadow' && target === LEGACY_UPSTREAM) report([...at, 'target'], 'mode shadow compares the legacy with another upstream; target must be the extracted service, not legacy');
 }
 
 function compileRoute(definition: RouteDefinition, index: number): CompiledRoute {
@@ -155,6 +157,7 @@ function compileRoute(definition: RouteDefinition, index: number): CompiledRoute
     target: definition.mode === 'legacy' ? undefined : definition.target,
     fallback: definition.fallback === 'legacy',
     canary: definition.canary ? createCanarySplit(definition.id, definition.canary.percent, definition.canary.stickyBy) : null,
+    shadow: definition.mode === 'shadow' ? compileShadowRules(definition.shadow ?? {}) : null,
     definition,
   });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { shadowSchema } from '../shadow/shadow-rules.ts';
 
 /**
  * A Route reads like an Envoy route: a *match* (which requests) and an *action* (mode, target,
@@ -56,5 +57,7 @@ export const routeSchema = z.strictObject({
   /** On error, timeout or an open circuit, answer safe methods from legacy instead. */
   fallback: z.literal('legacy', { error: () => 'fallback can only be "legacy"' }).optional(),
   canary: canarySchema.optional(),
+  /** How mode shadow mirrors and compares (proxy/shadow/README.md). Kept on other modes for a rollback. */
+  shadow: shadowSchema.optional(),
 });
 export type RouteDefinition = z.infer<typeof routeSchema>;
