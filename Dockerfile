@@ -12,6 +12,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY --chown=root:root . .
 
+# The one place a process may write (DATA_DIR: the proxy's shadow journal); a named volume mounted
+# here takes this ownership when docker creates it.
+RUN mkdir -p /data && chown node:node /data
+
 # Never run as root: the image's `node` user (uid 1000) owns nothing it could rewrite.
 USER node
 

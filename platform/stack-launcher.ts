@@ -284,8 +284,8 @@ export function childEnvironment(
     ROUTES_FILE: config.routesFile,
     STRANGLER_ADMIN_TOKEN: adminToken,
     LOG_LEVEL: config.logLevel,
-    // Where the services compare their progress with the bridge's (it moves with CDC_PORT).
-    CDC_URL: `http://127.0.0.1:${config.ports.CDC_PORT}/healthz`,
+    // No CDC_URL: the proxy and the services find the bridge from CDC_PORT (and read CDC_URL with
+    // different meanings: a base URL for the proxy, the /healthz URL for pricing and PIM).
     ...Object.fromEntries(Object.entries(config.ports).map(([name, port]) => [name, String(port)])),
   });
   if (config.elasticsearchUrl) env.ELASTICSEARCH_URL = config.elasticsearchUrl;
