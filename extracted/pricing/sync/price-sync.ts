@@ -125,24 +125,38 @@ export class PriceSync {
       return;
     }
     this.log.info({ queueExisted, storeEmpty: !options.initialLsn }, 'filling the store from the CDC history stream');
-    this.backfilling = backfillFromStream({
-      connection: this.monitor,
-      streamQueue: options.streamQueue,
-      routingKeys: this.consumer.bindings,
-      applyBatch: (changes) => this.applyBatch(changes),
-      logger: options.logger,
-      idleMs: options.backfillIdleMs,
-    }).then(
-      (result) => {
+    this.backfilling = this.backfill(this.consumer.bindings);
+  }
+
+  /**
+   * Reads the history stream into the store; when that fails (the broker or the store went away)
+   * it is tried again from the first offset — harmless, the applied positions skip what is there —
+   * and /readyz stays false meanwhile: without the history the store would silently miss rows.
+   */
+  private async backfill(routingKeys: string[]): Promise<void> {
+    const { options } = this;
+    for (let attempt = 1; !this.stopped; attempt += 1) {
+      try {
+        this.monitor ??= await this.connectMonitor();
+        const result = await backfillFromStream({
+          connection: this.monitor,
+          streamQueue: options.streamQueue,
+          routingKeys,
+          applyBatch: (changes) => this.applyBatch(changes),
+          logger: options.logger,
+          idleMs: options.backfillIdleMs,
+        });
         options.metrics.backfilled.inc({ outcome: 'applied' }, result.applied);
         options.metrics.backfilled.inc({ outcome: 'failed' }, result.failed);
         this.backfillDone = true;
-      },
-      (error: unknown) => {
-        // Without the history the store would silently miss rows: stay unready and say why.
-        this.log.error({ err: error }, 'filling the store from the CDC history stream failed; /readyz stays false');
-      },
-    );
+        return;
+      } catch (error) {
+        if (this.stopped) return;
+        const pause = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
+        this.log.error({ err: error, attempt, retryInMs: pause }, 'filling the store from the CDC history stream failed; /readyz stays false until it succeeds');
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
   }
 
   /** The connection for queue depths and the backfill; re-opened by queueDepth() when it is lost. */
