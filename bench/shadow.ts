@@ -15,7 +15,8 @@ import autocannon from 'autocannon';
  * fast target answer after LEGACY_MS (a database read), the slow one after 10 × LEGACY_MS.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const LEGACY_MS = Number(process.env.LEGACY_MS ?? 2);
 const CONNECTIONS = 20;
@@ -25,14 +26,16 @@ const children: ChildProcess[] = [];
 
 interface Row {
   name: string;
+  /** Median over the rounds. */
   fixed: { sent: number; failed: number; p50: number; p99: number; max: number };
+  rounds: { sent: number; failed: number; p50: number; p99: number; max: number }[];
   max: { requestsPerSecond: number; p50: number; p99: number; errors: number };
   shadow: { counts: Record<string, number>; shadowP99: number | null } | null;
 }
 
 async function main(): Promise<void> {
   console.log(`bench:shadow on ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
-  console.log(`legacy and fast target answer after ${LEGACY_MS} ms, slow target after ${LEGACY_MS * 10} ms; fixed ${RATE} req/s for ${DURATION} s, then max throughput for ${DURATION} s (${CONNECTIONS} connections); GET ${PATH}\n`);
+  console.log(`legacy and fast target answer after ${LEGACY_MS} ms, slow target after ${LEGACY_MS * 10} ms; fixed ${RATE} req/s in ${ROUNDS} alternating rounds of ${DURATION} s (median), then max throughput for ${DURATION} s (${CONNECTIONS} connections); GET ${PATH}\n`);
   const ports = { legacy: await freePort(), fast: await freePort(), slow: await freePort() };
   await start('legacy', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.legacy), DELAY_MS: String(LEGACY_MS) }, ports.legacy);
   await start('fast target', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.fast), DELAY_MS: String(LEGACY_MS) }, ports.fast);
@@ -43,8 +46,32 @@ async function main(): Promise<void> {
     { name: 'shadow 100%, fast target', routes: routes(ports, 'shadow', 'fast') },
     { name: `shadow 100%, 10× slower target`, routes: routes(ports, 'shadow', 'slow') },
   ];
+  // All three proxies run side by side; fixed-rate rounds alternate between them so that a burst
+  // of load from elsewhere on a shared machine hits every configuration alike. Median of rounds.
+  const proxies: Proxy[] = [];
+  for (const configuration of configurations) proxies.push(await startProxy(configuration.name, configuration.routes));
+  for (const proxy of proxies) await autocannon({ url: `http://127.0.0.1:${proxy.port}${PATH}`, connections: 10, duration: 2 });
+  const rounds = new Map<string, Row['fixed'][]>(proxies.map((proxy) => [proxy.name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    process.stdout.write(`fixed ${RATE} req/s, round ${round}/${ROUNDS}: `);
+    for (const proxy of proxies) {
+      rounds.get(proxy.name)?.push(await fixedRate(proxy.port, RATE, DURATION));
+      process.stdout.write('.');
+    }
+    process.stdout.write('\n');
+  }
   const rows: Row[] = [];
-  for (const configuration of configurations) rows.push(await measure(configuration.name, configuration.routes));
+  for (const proxy of proxies) {
+    process.stdout.write(`max throughput, ${proxy.name}… `);
+    const max = await autocannon({ url: `http://127.0.0.1:${proxy.port}${PATH}`, connections: CONNECTIONS, duration: DURATION });
+    console.log(`${max.requests.average.toFixed(0)} req/s`);
+    rows.push({ name: proxy.name, fixed: median(rounds.get(proxy.name) ?? []), rounds: rounds.get(proxy.name) ?? [], max: { requestsPerSecond: max.requests.average, p50: max.latency.p50, p99: max.latency.p99, errors: max.errors + max.non2xx }, shadow: null });
+  }
+  await sleep(2500);
+  for (const [index, proxy] of proxies.entries()) {
+    if (index > 0) (rows[index] as Row).shadow = await shadowSummary(proxy);
+    stop(proxy.child);
+  }
 
   const off = rows[0] as Row;
   const printed = table([
@@ -67,7 +94,7 @@ async function main(): Promise<void> {
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(
     join(root, 'bench', 'results', 'shadow.json'),
-    `${JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), durationSeconds: DURATION, rate: RATE, legacyMs: LEGACY_MS, rows, worstP99Ratio: worst, targetMet: worst <= 1.1 }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), durationSeconds: DURATION, rounds: ROUNDS, rate: RATE, legacyMs: LEGACY_MS, rows, worstP99Ratio: worst, targetMet: worst <= 1.1 }, null, 2)}\n`,
   );
   console.log('written bench/results/shadow.json');
 }
@@ -87,36 +114,43 @@ ${target ? `    target: ${target}\n    shadow: { sampleRate: 1, maxConcurrent: 2
 `;
 }
 
-async function measure(name: string, routesText: string): Promise<Row> {
+interface Proxy {
+  name: string;
+  port: number;
+  admin: number;
+  child: ChildProcess;
+}
+
+const TOKEN = 'bench-shadow-token';
+
+async function startProxy(name: string, routesText: string): Promise<Proxy> {
   const dir = join(work, name.replace(/\W+/g, '-'));
   mkdirSync(dir, { recursive: true });
   const routesFile = join(dir, 'routes.yaml');
   writeFileSync(routesFile, routesText);
   const port = await freePort();
   const admin = await freePort();
-  const token = 'bench-shadow-token';
-  const proxy = await start(name, ['proxy/main.ts'], { PROXY_PORT: String(port), ADMIN_PORT: String(admin), ROUTES_FILE: routesFile, STRANGLER_ADMIN_TOKEN: token, DATA_DIR: dir, LOG_LEVEL: 'info' }, port, true);
-  process.stdout.write(`${name}: warm-up… `);
-  await autocannon({ url: `http://127.0.0.1:${port}${PATH}`, connections: 10, duration: 2 });
-  process.stdout.write('fixed rate… ');
-  const fixed = await fixedRate(port, RATE, DURATION);
-  process.stdout.write('max throughput… ');
-  const max = await autocannon({ url: `http://127.0.0.1:${port}${PATH}`, connections: CONNECTIONS, duration: DURATION });
-  await sleep(2500);
-  let shadow: Row['shadow'] = null;
+  const child = await start(name, ['proxy/main.ts'], { PROXY_PORT: String(port), ADMIN_PORT: String(admin), ROUTES_FILE: routesFile, STRANGLER_ADMIN_TOKEN: TOKEN, DATA_DIR: dir, LOG_LEVEL: 'info' }, port, true);
+  return { name, port, admin, child };
+}
+
+async function shadowSummary(proxy: Proxy): Promise<Row['shadow']> {
   try {
-    const response = await fetch(`http://127.0.0.1:${admin}/shadow/product-by-sku`, { headers: { authorization: `Bearer ${token}` } });
-    if (response.ok) {
-      const body = (await response.json()) as { counts: Record<string, number>; latencyMs: { shadow: { p99: number | null } } };
-      shadow = { counts: body.counts, shadowP99: body.latencyMs.shadow.p99 };
-    }
+    const response = await fetch(`http://127.0.0.1:${proxy.admin}/shadow/product-by-sku`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    if (!response.ok) return null;
+    const body = (await response.json()) as { counts: Record<string, number>; latencyMs: { shadow: { p99: number | null } } };
+    return { counts: body.counts, shadowP99: body.latencyMs.shadow.p99 };
   } catch {
-    shadow = null;
+    return null;
   }
-  console.log('done');
-  stop(proxy);
-  await sleep(500);
-  return { name, fixed, max: { requestsPerSecond: max.requests.average, p50: max.latency.p50, p99: max.latency.p99, errors: max.errors + max.non2xx }, shadow: name === 'shadow off' ? null : shadow };
+}
+
+function median(rounds: Row['fixed'][]): Row['fixed'] {
+  const pick = (key: 'p50' | 'p99' | 'max') => {
+    const values = rounds.map((round) => round[key]).sort((a, b) => a - b);
+    return values[Math.floor(values.length / 2)] ?? 0;
+  };
+  return { sent: rounds.reduce((sum, round) => sum + round.sent, 0), failed: rounds.reduce((sum, round) => sum + round.failed, 0), p50: pick('p50'), p99: pick('p99'), max: pick('max') };
 }
 
 async function fixedRate(port: number, perSecond: number, seconds: number): Promise<Row['fixed']> {

@@ -11,6 +11,8 @@ export class ShadowMetrics {
   readonly #inFlight: Gauge<'route'>;
   readonly #noise: Gauge<'route'>;
   readonly #bound = new Map<string, ReturnType<Counter<'route' | 'verdict'>['labels']>>();
+  readonly #boundDuration = new Map<string, ReturnType<Histogram<'route' | 'side'>['labels']>>();
+  readonly #boundInFlight = new Map<string, ReturnType<Gauge<'route'>['labels']>>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -37,11 +39,22 @@ export class ShadowMetrics {
   }
 
   duration(route: string, side: 'primary' | 'shadow', ms: number): void {
-    this.#duration.observe({ route, side }, ms / 1000);
+    const key = `${route}\u0000${side}`;
+    let child = this.#boundDuration.get(key);
+    if (!child) {
+      child = this.#duration.labels({ route, side });
+      this.#boundDuration.set(key, child);
+    }
+    child.observe(ms / 1000);
   }
 
   inFlight(route: string, count: number): void {
-    this.#inFlight.set({ route }, count);
+    let child = this.#boundInFlight.get(route);
+    if (!child) {
+      child = this.#inFlight.labels({ route });
+      this.#boundInFlight.set(route, child);
+    }
+    child.set(count);
   }
 
   noisePaths(route: string, count: number): void {

@@ -352,7 +352,8 @@ class MirroredRequest implements ShadowTap {
     const headers = { ...req.headers };
     const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
     if (!hasBody) {
-      this.#send({ method, url, headers, body: undefined });
+      // After the primary request has gone out: the shopper's request is never queued behind its copy.
+      setImmediate(() => this.#send({ method, url, headers, body: undefined }));
       return;
     }
     // A body (only with `unsafe: mirror`, or a GET with a body): copy it as the primary reads it.
@@ -386,6 +387,8 @@ class MirroredRequest implements ShadowTap {
   }
 
   #send(asked: AskedRequest): void {
+    // The primary already failed or the client left (and the slot was freed): nothing to compare.
+    if (this.#done) return;
     this.#asked = asked;
     this.#shadow = this.#mirror.ask(this.#route.shadow, asked, this.#route.rules);
     void this.#shadow.then(() => this.#mirror.released(this.#route.id));
@@ -413,6 +416,8 @@ class MirroredRequest implements ShadowTap {
     const primary = this.#primary;
     const asked = this.#asked;
     this.#shadow
+      // Comparing (JSON parsing, walking) waits for pending I/O, so shoppers' callbacks go first.
+      .then((shadow) => new Promise<ShadowResult>((resolve) => setImmediate(() => resolve(shadow))))
       .then((shadow) => this.#mirror.judge(this.#route, asked, primary, shadow))
       .catch((error: unknown) => this.#mirror.logFailure(this.#route, error))
       .finally(() => this.#mirror.settled());
