@@ -24,6 +24,8 @@ export interface StackProcess {
   health: (ports: StackConfig['ports']) => string;
   /** It talks to RabbitMQ (AMQP_URL). */
   usesBroker?: boolean;
+  /** Its health URL is on the admin API, behind the bearer token (sent to no one else). */
+  healthNeedsToken?: boolean;
 }
 
 export const STACK_PROCESSES: readonly StackProcess[] = [
@@ -32,7 +34,7 @@ export const STACK_PROCESSES: readonly StackProcess[] = [
   { name: 'pricing', entry: 'extracted/pricing/main.ts', ports: ['PRICING_PORT'], health: (p) => `http://127.0.0.1:${p.PRICING_PORT}/healthz`, usesBroker: true },
   { name: 'pim', entry: 'extracted/pim/main.ts', ports: ['PIM_PORT'], health: (p) => `http://127.0.0.1:${p.PIM_PORT}/healthz`, usesBroker: true },
   // The admin API (127.0.0.1 only) is where the proxy says it is healthy; the bearer token is sent.
-  { name: 'proxy', entry: 'proxy/main.ts', ports: ['PROXY_PORT', 'ADMIN_PORT'], health: (p) => `http://127.0.0.1:${p.ADMIN_PORT}/healthz` },
+  { name: 'proxy', entry: 'proxy/main.ts', ports: ['PROXY_PORT', 'ADMIN_PORT'], health: (p) => `http://127.0.0.1:${p.ADMIN_PORT}/healthz`, healthNeedsToken: true },
 ];
 
 export interface StackLauncherDeps {
@@ -178,7 +180,7 @@ export class StackLauncher {
         entry: path.join(this.#deps.root, process.entry),
         env,
         healthUrl: process.health(config.ports),
-        healthHeaders: { authorization: `Bearer ${token.token}` },
+        ...(process.healthNeedsToken ? { healthHeaders: { authorization: `Bearer ${token.token}` } } : {}),
       });
     }
     // Generous: on two busy cores five processes compiling TypeScript at once can take a while;
