@@ -24,6 +24,17 @@ describe('the strangler command', () => {
     expect(stdout).toContain('npm start');
   });
 
+  it('when run as `npx strangler --help` in the checkout, then the package bin answers', async () => {
+    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      // --no-install: never fetch a package of that name from a registry.
+      execFile('npx', ['--no-install', 'strangler', '--help'], { cwd: ROOT, timeout: 60_000 }, (error, out) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout: out }),
+      );
+    });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: strangler/m);
+  });
+
   it('when asked for help on up, then it lists every environment variable the stack reads', async () => {
     const { code, stdout } = await strangler('up', '--help');
     expect(code).toBe(0);
