@@ -15,7 +15,7 @@ export function bridgeWatermark(cdcUrl: string, fetchImpl: typeof fetch = fetch,
   return () => {
     // Many differences at once (a burst of writes) share one read of the bridge.
     const now = Date.now();
-    if (cached && now - cached.at < 20) return cached.value;
+    if (cached && now - cached.at < 5) return cached.value;
     const value = (async () => {
       try {
         const response = await fetchImpl(url, { signal: AbortSignal.timeout(timeoutMs) });

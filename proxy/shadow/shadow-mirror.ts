@@ -228,11 +228,18 @@ export class ShadowMirror {
       let attempts = 1;
       let note: string;
       if (startLsn !== null) {
-        const watermark = (await this.#deps.watermark?.()) ?? null;
+        let watermark = (await this.#deps.watermark?.()) ?? null;
         const deadline = performance.now() + rules.lsnWaitMs;
         let seen = startLsn;
         let delay = 10;
-        while (!this.#closed && performance.now() < deadline && (watermark === null || seen.isBefore(watermark))) {
+        while (!this.#closed && performance.now() < deadline) {
+          if (watermark !== null && !seen.isBefore(watermark)) {
+            // Caught up with the position read earlier; the legacy's commit may have reached the
+            // bridge only after that read, so ask again and stop only when nothing newer is there.
+            const next = (await this.#deps.watermark?.()) ?? null;
+            if (next === null || !seen.isBefore(next)) break;
+            watermark = next;
+          }
           await sleep(Math.min(delay, Math.max(1, deadline - performance.now())));
           delay = Math.min(delay * 2, 200);
           const fresh = await this.ask(service, asked, rules);
@@ -246,7 +253,12 @@ export class ShadowMirror {
           const comparison = compareResponses(a, b, rules, noise);
           if (comparison.equal) return { comparison, primary: a, shadow: b, attempts, note: `converged at LSN ${lsn.toString()}` };
         }
-        note = watermark === null ? `no legacy WAL position known (CDC bridge unreachable or not configured); waited up to ${rules.lsnWaitMs} ms for X-Data-Lsn to move` : seen.isBefore(watermark) ? `service stayed at LSN ${seen.toString()} below the legacy's ${watermark.toString()} for ${rules.lsnWaitMs} ms` : `service reached LSN ${seen.toString()} ≥ legacy's ${watermark.toString()}`;
+        note =
+          watermark === null
+            ? `no legacy WAL position known (CDC bridge unreachable or not configured); waited up to ${rules.lsnWaitMs} ms for X-Data-Lsn to move (last ${seen.toString()})`
+            : seen.isBefore(watermark)
+              ? `service stayed at LSN ${seen.toString()} below the legacy's ${watermark.toString()} for ${rules.lsnWaitMs} ms`
+              : `service reached LSN ${seen.toString()} ≥ legacy's ${watermark.toString()}`;
       } else {
         await sleep(rules.recheckAfterMs ?? 0);
         note = `re-asked after ${rules.recheckAfterMs} ms`;
