@@ -170,9 +170,12 @@ export class CdcBridge {
             this.log.error({ code: permanent.code, remedy: permanent.remedy, err: permanent.cause }, permanent.message);
             throw permanent;
           }
-          this.lastError = error instanceof Error ? error : new Error(String(error));
-          this.metrics.reconnects.inc({ reason: (error as StranglerError).code ?? 'unexpected' });
-          this.log.warn({ err: error, retryInMs: delay }, 'streaming session ended; reconnecting');
+          // 55006 object_in_use: a dying walsender (or another bridge without our lock name) still holds the slot.
+          const inUse = (error as { code?: unknown } | null)?.code === '55006' ? CdcErrors.slotInUse(config.slot, error) : undefined;
+          this.lastError = inUse ?? (error instanceof Error ? error : new Error(String(error)));
+          const reason = this.lastError instanceof StranglerError ? this.lastError.code : 'unexpected';
+          this.metrics.reconnects.inc({ reason });
+          this.log.warn({ err: this.lastError, code: reason, retryInMs: delay }, 'streaming session ended; reconnecting');
         }
         if (this.stopping) break;
         this.setState('reconnecting');
