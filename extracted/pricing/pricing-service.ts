@@ -50,7 +50,8 @@ export async function startPricingService(deps: PricingServiceDeps): Promise<Pri
   pool.on('error', (error) => logger.warn({ err: error }, 'idle pricing store connection failed'));
   const store = new PriceStore(pool);
   const metrics = deps.metrics ?? new PricingMetrics();
-  const cache = new FactsCache({ ttlSeconds: config.cacheTtlSeconds, metrics });
+  // A bound, so that requests for made-up skus (cached as unknown) cannot grow the cache without limit.
+  const cache = new FactsCache({ ttlSeconds: config.cacheTtlSeconds, maxKeys: 500_000, metrics });
   let sync: PriceSync;
   try {
     const initialLsn = await store.lastAppliedLsn();
