@@ -66,6 +66,8 @@ const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), lo
 const amqpConnection = await amqp.connect(amqpUrl);
 const admin = await amqpConnection.createChannel();
 let nextId = 1;
+/** Exchanges and streams still on the shared broker; removed in `finally` even after a failure. */
+const declared = new Set<BridgeConfig>();
 
 try {
   await ensureDatabase(server.url('postgres'), 'cdcbench');
@@ -150,6 +152,7 @@ try {
   await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(process.cwd(), resultsFile)}`);
 } finally {
+  for (const config of [...declared]) await removeTopology(config);
   await amqpConnection.close().catch(() => undefined);
   await server.stop();
   await rm(dataDir, { recursive: true, force: true });
@@ -172,12 +175,18 @@ function configFor(url: string, label: string): BridgeConfig {
 
 async function declare(config: BridgeConfig): Promise<void> {
   await prepareCapture({ databaseUrl: config.databaseUrl, logger, tables: [...config.tables], publication: config.publication, slot: config.slot });
+  declared.add(config);
   await declareTopology(amqpConnection, admin, config);
 }
 
-async function cleanup(config: BridgeConfig, url: string): Promise<void> {
+async function removeTopology(config: BridgeConfig): Promise<void> {
   await admin.deleteQueue(config.streamQueue).catch(() => undefined);
   await admin.deleteExchange(config.exchange).catch(() => undefined);
+  declared.delete(config);
+}
+
+async function cleanup(config: BridgeConfig, url: string): Promise<void> {
+  await removeTopology(config);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query('SELECT pg_drop_replication_slot($1)', [config.slot]).catch(() => undefined);
