@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FactsCache } from './facts-cache.ts';
+import { PricingMetrics } from '../metrics.ts';
+import type { ProductFacts } from '../store/price-store.ts';
+
+const facts = (price: string): ProductFacts => ({ entityId: 1, sku: 'A', facts: { price, specialPrice: null, specialFrom: null, specialTo: null, tiers: [] } });
+
+let cache: FactsCache;
+afterEach(() => cache?.close());
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+describe('the final-price facts cache', () => {
+  it('answers a second lookup from the cache, and concurrent misses share one store read', async () => {
+    cache = new FactsCache({ ttlSeconds: 60, metrics: new PricingMetrics() });
+    let reads = 0;
+    const load = async () => {
+      reads += 1;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return facts('1');
+    };
+    await Promise.all([cache.get('A', load), cache.get('A', load), cache.get('A', load)]);
+    await cache.get('A', load);
+    expect(reads).toBe(1);
+  });
+
+  it('when a change for the sku is applied while a read is in flight, then that read\'s (old) facts are not cached', async () => {
+    cache = new FactsCache({ ttlSeconds: 60, metrics: new PricingMetrics() });
+    const slow = deferred<ProductFacts>();
+    const first = cache.get('A', () => slow.promise);
+    cache.invalidate({ skus: new Set(['A']), all: false });
+    slow.resolve(facts('1'));
+    expect((await first)?.facts.price).toBe('1');
+    expect((await cache.get('A', async () => facts('2')))?.facts.price).toBe('2');
+  });
+
+  it('when a change for another sku or everything is applied, then only what it names is dropped', async () => {
+    cache = new FactsCache({ ttlSeconds: 60, metrics: new PricingMetrics() });
+    await cache.get('A', async () => facts('1'));
+    await cache.get('B', async () => facts('1'));
+    cache.invalidate({ skus: new Set(['B']), all: false });
+    expect((await cache.get('A', async () => facts('2')))?.facts.price).toBe('1');
+    expect((await cache.get('B', async () => facts('2')))?.facts.price).toBe('2');
+    cache.invalidate({ skus: new Set(), all: true });
+    expect((await cache.get('A', async () => facts('3')))?.facts.price).toBe('3');
+  });
+
+  it('remembers an unknown sku until a change names it', async () => {
+    cache = new FactsCache({ ttlSeconds: 60, metrics: new PricingMetrics() });
+    expect(await cache.get('NEW', async () => null)).toBeNull();
+    expect(await cache.get('NEW', async () => facts('5'))).toBeNull();
+    cache.invalidate({ skus: new Set(['NEW']), all: false });
+    expect((await cache.get('NEW', async () => facts('5')))?.facts.price).toBe('5');
+  });
+});
