@@ -170,7 +170,6 @@ export class CdcBridge {
             this.log.error({ code: permanent.code, remedy: permanent.remedy, err: permanent.cause }, permanent.message);
             throw permanent;
           }
-          // 55006 object_in_use: a dying walsender (or another bridge without our lock name) still holds the slot.
           const inUse = (error as { code?: unknown } | null)?.code === '55006' ? CdcErrors.slotInUse(config.slot, error) : undefined;
           this.lastError = inUse ?? (error instanceof Error ? error : new Error(String(error)));
           const reason = this.lastError instanceof StranglerError ? this.lastError.code : 'unexpected';
@@ -349,7 +348,10 @@ export class CdcBridge {
         failed,
         this.stopSignal,
       ]).catch((error: unknown) => {
-        throw error instanceof StranglerError ? error : (this.permanentOf(error) ?? CdcErrors.replicationLost(error));
+        if (error instanceof StranglerError) throw error;
+        // 55006 object_in_use: a dying walsender (or a bridge with another lock name) still holds the slot.
+        if ((error as { code?: unknown } | null)?.code === '55006') throw CdcErrors.slotInUse(config.slot, error);
+        throw this.permanentOf(error) ?? CdcErrors.replicationLost(error);
       });
 
       // Graceful stop: stop reading, wait for the outstanding confirms, flush, then close.
