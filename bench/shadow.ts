@@ -249,7 +249,11 @@ main()
     process.exitCode = 1;
     console.error(error);
   })
-  .finally(() => {
-    for (const child of children) stop(child);
+  .finally(async () => {
+    // Wait for every child to exit: a proxy writes its shadow journal while it stops.
+    await Promise.all(children.map((child) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((resolve) => {
+      child.once('exit', resolve);
+      stop(child);
+    }))));
     rmSync(work, { recursive: true, force: true });
   });
