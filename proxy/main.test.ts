@@ -15,8 +15,12 @@ interface Started {
   adminPort: number | undefined;
 }
 
+// The shadow report's journal goes under DATA_DIR: a throw-away one, not the repository's .data.
+const dataDir = join(tmpdir(), `strangler-main-data-${process.pid}`);
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
 async function startMain(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'proxy/main.ts'], { cwd: root, env: { PATH: process.env.PATH ?? '', PROXY_PORT: '0', ADMIN_PORT: '0', ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'proxy/main.ts'], { cwd: root, env: { PATH: process.env.PATH ?? '', PROXY_PORT: '0', ADMIN_PORT: '0', DATA_DIR: dataDir, ...env } });
   const lines: Record<string, unknown>[] = [];
   let buffered = '';
   child.stdout.on('data', (chunk: Buffer) => {
