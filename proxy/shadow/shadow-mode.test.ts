@@ -107,6 +107,23 @@ describe('mode shadow through the proxy', () => {
     expect(report.mismatches()[0]?.diffs.map((diff) => diff.kind)).toEqual(['hash']);
   });
 
+  it('when the shopper leaves before the legacy answers, then nothing is compared and the shadow slot is freed', async () => {
+    const legacy = await upstream((req, res) => setTimeout(() => json({ price: 10 })(req, res), 300).unref());
+    const pricing = await upstream(json({ price: 10 }));
+    const proxy = await proxyWith(legacy, pricing, '{ maxConcurrent: 1 }');
+    const controller = new AbortController();
+    const leaving = fetch(`${proxy.url}/rest/V1/products/A/final-price`, { signal: controller.signal }).catch((error: unknown) => error);
+    setTimeout(() => controller.abort(), 50);
+    await leaving;
+    await proxy.proxy.shadow.idle();
+    // The one slot is free again: the next request is mirrored and compared.
+    expect((await send(`${proxy.url}/rest/V1/products/B/final-price`)).status).toBe(200);
+    await proxy.proxy.shadow.idle();
+    const summary = proxy.proxy.shadowReport.route('final-price').summary();
+    expect(summary.counts).toMatchObject({ match: 1, skipped: 1 });
+    expect(summary.reasons).toEqual({ 'skipped:client-aborted': 1 });
+  });
+
   it('when primary: target (reverse shadow), then the service answers and the legacy is compared', async () => {
     const legacy = await upstream(json({ price: 10, from: 'legacy' }));
     const pricing = await upstream(json({ price: 10, from: 'pricing' }));
