@@ -308,7 +308,7 @@ export class CdcBridge {
             const writable = publisherRef.publish(output.event, () => {
               coordinator.confirm(id);
               this.eventsConfirmed += 1;
-              this.metrics.events.inc({ table, op });
+              this.metrics.countEvent(table, op);
               this.metrics.publishLatency.observe((performance.now() - publishedAt) / 1000);
             });
             if (!writable) await publisherRef.drained();
