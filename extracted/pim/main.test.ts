@@ -16,6 +16,11 @@ const output: string[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase('pim_main');
+  // The bridge's stream, empty: the PIM waits for it before it calls itself ready.
+  const connection = await amqp.connect(inject('amqpUrl'));
+  const channel = await connection.createChannel();
+  await channel.assertQueue(`test.pim.main.log.${suffix}`, { durable: true, arguments: { 'x-queue-type': 'stream' } });
+  await connection.close();
   child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     env: {
       PATH: process.env.PATH,
@@ -38,7 +43,7 @@ afterAll(async () => {
   if (child.exitCode === null) child.kill('SIGKILL');
   const connection = await amqp.connect(inject('amqpUrl'));
   const channel = await connection.createChannel();
-  for (const queue of [`pim.cdc.main.${suffix}`, `pim.cdc.main.${suffix}.retry`, `pim.cdc.main.${suffix}.dead`]) await channel.deleteQueue(queue).catch(() => undefined);
+  for (const queue of [`pim.cdc.main.${suffix}`, `pim.cdc.main.${suffix}.retry`, `pim.cdc.main.${suffix}.dead`, `test.pim.main.log.${suffix}`]) await channel.deleteQueue(queue).catch(() => undefined);
   await channel.deleteExchange(`test.pim.main.${suffix}`).catch(() => undefined);
   await connection.close();
   await database?.drop();
@@ -57,7 +62,7 @@ describe('the PIM process', () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', store: 'postgres' });
-    // No stream and an empty queue: ready once the queue is followed.
+    // An empty stream and an empty queue: ready once the stream was read and the queue is followed.
     const readyDeadline = Date.now() + 15_000;
     let ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     while (ready.status !== 200 && Date.now() < readyDeadline) {

@@ -73,24 +73,20 @@ export async function startPimService(deps: PimServiceDeps): Promise<PimService>
   const port = (server.address() as AddressInfo).port;
   log.info({ port, store: store.kind }, 'PIM listening');
 
-  let closing = false;
-  const synced =
-    deps.follow === false
-      ? Promise.resolve()
-      : CatalogSync.start({
-          amqpUrl: deps.amqpUrl,
-          pool,
-          projector,
-          logger: deps.logger,
-          queue: deps.queue,
-          exchange: deps.exchange,
-          stream: deps.stream,
-          serverName: deps.serverName,
-          replayIdleMs: deps.replayIdleMs,
-        }).then((started) => {
-          sync = started;
-          if (closing) return started.stop();
-        });
+  if (deps.follow !== false) {
+    sync = CatalogSync.begin({
+      amqpUrl: deps.amqpUrl,
+      pool,
+      projector,
+      logger: deps.logger,
+      queue: deps.queue,
+      exchange: deps.exchange,
+      stream: deps.stream,
+      serverName: deps.serverName,
+      replayIdleMs: deps.replayIdleMs,
+    });
+  }
+  const synced = sync ? sync.started : Promise.resolve();
   synced.catch((error: unknown) => log.error({ err: error }, 'the CDC sync could not start'));
 
   return {
@@ -102,8 +98,6 @@ export async function startPimService(deps: PimServiceDeps): Promise<PimService>
     synced,
     sync: () => sync,
     async close() {
-      closing = true;
-      await synced.catch(() => undefined);
       await sync?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

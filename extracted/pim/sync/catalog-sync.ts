@@ -39,6 +39,7 @@ export class CatalogSync {
   private depthConnection: ChannelModel | undefined;
   private depthChannel: Channel | undefined;
   private filled = false;
+  private stopping = false;
   private readonly log: Logger;
   readonly queue: string;
 
@@ -47,9 +48,14 @@ export class CatalogSync {
     this.queue = options.queue ?? 'pim.cdc';
   }
 
-  static async start(options: CatalogSyncOptions): Promise<CatalogSync> {
+  /** Resolves once the first fill is done and the queue is followed (rejects if that failed). */
+  started!: Promise<void>;
+
+  /** Starts following in the background; `started` says when the first fill is done. */
+  static begin(options: CatalogSyncOptions): CatalogSync {
     const sync = new CatalogSync(options);
-    await sync.run();
+    sync.started = sync.run();
+    sync.started.catch(() => undefined);
     return sync;
   }
 
@@ -73,6 +79,7 @@ export class CatalogSync {
       await projector.apply(changes);
     };
     let nextOffset: number | 'first' | null = null;
+    let streamMissing = false;
     if (!recorded.rows[0]) {
       const first = await replayStream({
         amqpUrl: this.options.amqpUrl,
@@ -84,6 +91,7 @@ export class CatalogSync {
         idleMs: this.options.replayIdleMs,
       });
       nextOffset = first.found ? (first.nextOffset ?? 'first') : null;
+      streamMissing = !first.found;
     }
     this.consumer = await ChangeConsumer.start({
       amqpUrl: this.options.amqpUrl,
@@ -97,6 +105,19 @@ export class CatalogSync {
         await projector.apply([change]);
       },
     });
+    this.depthConnection = await amqp.connect(this.options.amqpUrl, { clientProperties: { connection_name: `pim-queue-depth:${this.queue}` } });
+    this.depthConnection.on('error', () => undefined);
+    this.depthChannel = await this.depthConnection.createChannel();
+    this.depthChannel.on('error', () => undefined);
+    if (streamMissing) {
+      // The bridge has not declared its stream yet (the launcher starts everyone at once). It may
+      // publish before our queue was bound, so wait for the stream and read it from the start;
+      // until then the PIM is not ready.
+      this.log.info({ stream }, 'waiting for the CDC stream to appear');
+      while (!this.stopping && !(await streamExists(this.options.amqpUrl, stream))) await new Promise((resolve) => setTimeout(resolve, 500));
+      if (this.stopping) return;
+      nextOffset = 'first';
+    }
     if (nextOffset !== null) {
       const second = await replayStream({
         amqpUrl: this.options.amqpUrl,
@@ -112,16 +133,9 @@ export class CatalogSync {
         FILLED,
         String(offset),
       ]);
-    } else if (!recorded.rows[0]) {
-      // No stream yet: everything will come through the queue, which now exists.
-      await pool.query('INSERT INTO pim_sync_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [FILLED, '0']);
     }
     this.filled = true;
-    this.depthConnection = await amqp.connect(this.options.amqpUrl, { clientProperties: { connection_name: `pim-queue-depth:${this.queue}` } });
-    this.depthConnection.on('error', () => undefined);
-    this.depthChannel = await this.depthConnection.createChannel();
-    this.depthChannel.on('error', () => undefined);
-    this.log.info({ queue: this.queue }, 'following the CDC queue');
+    this.log.info({ queue: this.queue }, 'first fill done; following the CDC queue');
   }
 
   /** Messages waiting in the queue (ready, not yet delivered), or null when unknown. */
@@ -135,8 +149,25 @@ export class CatalogSync {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    await this.started?.catch(() => undefined);
     await this.consumer?.stop();
     await this.depthChannel?.close().catch(() => undefined);
     await this.depthConnection?.close().catch(() => undefined);
+  }
+}
+
+async function streamExists(amqpUrl: string, stream: string): Promise<boolean> {
+  const connection = await amqp.connect(amqpUrl).catch(() => undefined);
+  if (!connection) return false;
+  try {
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    return await channel.checkQueue(stream).then(
+      () => true,
+      () => false,
+    );
+  } finally {
+    await connection.close().catch(() => undefined);
   }
 }

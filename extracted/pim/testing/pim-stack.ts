@@ -32,15 +32,16 @@ export class PimStack {
     return `pim.cdc.${this.fixture.suffix}`;
   }
 
-  static async start(options: { products: number; label: string; logger?: Logger }): Promise<PimStack> {
+  /**
+   * `pimFirst`: start the PIM before the bridge has ever run (no stream yet), as `npm start`
+   * may; the bridge then starts with `startBridge()`.
+   */
+  static async start(options: { products: number; label: string; logger?: Logger; pimFirst?: boolean }): Promise<PimStack> {
     const stack = new PimStack();
     const fixture = (stack.fixture = await CdcFixture.create(options.label));
     await prepareCapture({ databaseUrl: fixture.database.url, logger: fixture.logger, publication: fixture.names.publication, slot: fixture.names.slot });
     await seedLegacy(fixture.database.url, { products: options.products, randomSeed: 11, logger: fixture.logger, now: stack.now });
-    stack.bridge = new CdcBridge({ config: fixture.config(), logger: fixture.logger });
-    stack.running = stack.bridge.start();
-    await stack.bridge.waitUntilActive();
-    stack.bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: stack.bridge.metrics.registry, status: () => stack.bridge.status() });
+    if (!options.pimFirst) await stack.startBridge();
     const app = createLegacyApp({ pool: fixture.pool, logger: fixture.logger, clock: () => stack.now });
     stack.legacyServer = await new Promise<http.Server>((resolve) => {
       const server = app.listen(0, '127.0.0.1', () => resolve(server));
@@ -57,10 +58,17 @@ export class PimStack {
       exchange: fixture.names.exchange,
       stream: fixture.names.streamQueue,
       replayIdleMs: 1500,
-      bridgeHealthUrl: `http://127.0.0.1:${stack.bridgeHealth.port}/healthz`,
+      bridgeHealthUrl: stack.bridgeHealth ? `http://127.0.0.1:${stack.bridgeHealth.port}/healthz` : undefined,
     });
     stack.pimBase = `http://127.0.0.1:${stack.pim.port}`;
     return stack;
+  }
+
+  async startBridge(): Promise<void> {
+    this.bridge = new CdcBridge({ config: this.fixture.config(), logger: this.fixture.logger });
+    this.running = this.bridge.start();
+    await this.bridge.waitUntilActive();
+    this.bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: this.bridge.metrics.registry, status: () => this.bridge.status() });
   }
 
   async stop(): Promise<void> {

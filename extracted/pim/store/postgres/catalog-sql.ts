@@ -99,11 +99,24 @@ export function buildCatalogSql(query: CatalogQuery): CatalogSql {
   const where = groups.length > 0 ? `WHERE ${groups.join(' AND ')}` : '';
   const orderBy = query.sorts.map((sort) => `${expressionOf(sort.field)} ${sort.direction === 'ASC' ? 'ASC NULLS FIRST' : 'DESC NULLS LAST'}`);
   orderBy.push('d.entity_id ASC');
-  const sql = `SELECT (SELECT count(*)::int FROM pim_document d ${where}) AS total,
+  const sql = `SELECT (${countSql(query, where, bind)}) AS total,
        (SELECT array_agg(page.product::text ORDER BY page.n) FROM (
           SELECT d.product, row_number() OVER () AS n FROM (
             SELECT d.product FROM pim_document d ${where} ORDER BY ${orderBy.join(', ')} LIMIT ${query.pageSize} OFFSET ${query.offset}
           ) d
        ) page) AS items`;
   return { sql, params };
+}
+
+/**
+ * The count before paging. A storefront's most common listing — one category, nothing else —
+ * is counted from the membership index alone: pim_document_category rows exist exactly for the
+ * documents (the store writes both in one transaction), so no document row needs reading.
+ */
+function countSql(query: CatalogQuery, where: string, bind: (value: unknown) => string): string {
+  const only = query.groups.length === 1 && query.groups[0]!.length === 1 ? query.groups[0]![0]! : undefined;
+  if (only?.type === 'category' && only.mode === 'in') {
+    return `SELECT count(DISTINCT c.entity_id)::int FROM pim_document_category c WHERE c.category_id = ANY(${bind(only.ids)}::int[])`;
+  }
+  return `SELECT count(*)::int FROM pim_document d ${where}`;
 }
