@@ -90,6 +90,7 @@ function stringsOf(transaction: TransactionInfo, serverName: string): Transactio
     const commitLsnDecimal = transaction.commitLsn.toBigInt().toString();
     strings = {
       commitLsnDecimal,
+      // message_id = <server>:<commit LSN>:<position in the transaction>
       messageIdPrefix: `${serverName}:${transaction.commitLsn.toString()}:`,
       transactionId: `${transaction.xid}:${commitLsnDecimal}`,
     };
@@ -140,9 +141,6 @@ export function routingKeyOf(serverName: string, schema: string, table: string):
   return `${serverName}.${schema}.${table}`;
 }
 
-export function messageIdOf(serverName: string, commitLsn: Lsn, position: number): string {
-  return `${serverName}:${commitLsn.toString()}:${position}`;
-}
 
 function mapTuple(tuple: Record<string, string | null | undefined>, relation: RelationInfo, unchanged: string[] | null): Row {
   const row: Row = {};
