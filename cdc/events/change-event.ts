@@ -141,7 +141,6 @@ export function routingKeyOf(serverName: string, schema: string, table: string):
   return `${serverName}.${schema}.${table}`;
 }
 
-
 function mapTuple(tuple: Record<string, string | null | undefined>, relation: RelationInfo, unchanged: string[] | null): Row {
   const row: Row = {};
   for (const column of relation.columns) {
