@@ -22,6 +22,15 @@ afterAll(async () => {
   await fixture?.cleanup();
 });
 
+/** Promise.withResolvers, which Node 20 lacks. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
 function start(): BridgeProcess {
   const bridge = BridgeProcess.start(fixture.config({ tables: ['workload'], backoffMaxMs: 500 }));
   processes.push(bridge);
@@ -33,18 +42,31 @@ describe('at-least-once across crashes', () => {
     let bridge = start();
     await bridge.waitUntilStreaming();
 
+    // The crashes are tied to the workload's progress, not to the clock, so that on a slow machine
+    // they still fall inside it: after transaction 40, 100 and 160 of 100 + 100 (inserts, then
+    // updates) the bridge is stopped; the workload goes on while it is down, and waits at the next
+    // crash point until the previous crash's bridge is streaming again.
+    const crashPoints = [40, 100, 160];
+    const reached = crashPoints.map(() => deferred());
+    const restarted = crashPoints.map(() => deferred());
     let workloadDone = false;
+    const statements: Array<[string, number[]]> = [];
+    for (let first = 1; first <= ROWS; first += ROWS_PER_TRANSACTION) {
+      statements.push([
+        `INSERT INTO workload (id, n, label) SELECT g, 0, 'row ' || g FROM generate_series($1::int, $2::int) g`,
+        [first, first + ROWS_PER_TRANSACTION - 1],
+      ]);
+    }
+    for (let first = 1; first <= ROWS; first += ROWS_PER_TRANSACTION) {
+      statements.push(['UPDATE workload SET n = n + 1 WHERE id BETWEEN $1 AND $2', [first, first + ROWS_PER_TRANSACTION - 1]]);
+    }
     const workload = (async () => {
-      for (let first = 1; first <= ROWS; first += ROWS_PER_TRANSACTION) {
-        await fixture.query(
-          `INSERT INTO workload (id, n, label) SELECT g, 0, 'row ' || g FROM generate_series($1::int, $2::int) g`,
-          [first, first + ROWS_PER_TRANSACTION - 1],
-        );
-        await new Promise((resolve) => setTimeout(resolve, 35)); // paced so that the crashes fall inside the workload
-      }
-      for (let first = 1; first <= ROWS; first += ROWS_PER_TRANSACTION) {
-        await fixture.query('UPDATE workload SET n = n + 1 WHERE id BETWEEN $1 AND $2', [first, first + ROWS_PER_TRANSACTION - 1]);
-        await new Promise((resolve) => setTimeout(resolve, 35)); // paced so that the crashes fall inside the workload
+      for (const [index, [sql, params]] of statements.entries()) {
+        const crash = crashPoints.indexOf(index);
+        if (crash > 0) await restarted[crash - 1]!.promise;
+        await fixture.query(sql, params);
+        if (crash >= 0) reached[crash]!.resolve();
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
       workloadDone = true;
     })();
@@ -52,13 +74,14 @@ describe('at-least-once across crashes', () => {
     // Crash it twice with SIGKILL and stop it once with SIGTERM while the workload runs.
     const exits: Array<{ code: number | null; signal: NodeJS.Signals | null }> = [];
     let stopsDuringWorkload = 0;
-    for (const signal of ['SIGKILL', 'SIGTERM', 'SIGKILL'] as const) {
-      await new Promise((resolve) => setTimeout(resolve, 350));
+    for (const [crash, signal] of (['SIGKILL', 'SIGTERM', 'SIGKILL'] as const).entries()) {
+      await reached[crash]!.promise;
       if (!workloadDone) stopsDuringWorkload += 1;
       bridge.kill(signal);
       exits.push(await bridge.exited);
       bridge = start();
       await bridge.waitUntilStreaming();
+      restarted[crash]!.resolve();
     }
     await workload;
 
