@@ -195,18 +195,15 @@ try {
 }
 
 async function load(base: string, paths: string[], connections: number) {
-  let next = 0;
+  // The load runs in a worker thread, off the event loop that serves both apps in this process;
+  // each connection cycles through the paths (plain objects, so they can cross to the worker).
   const run = (duration: number) =>
     autocannon({
       url: base,
       connections,
       duration,
-      requests: [
-        {
-          method: 'GET',
-          setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length]! }),
-        },
-      ],
+      workers: 1,
+      requests: paths.map((path) => ({ method: 'GET' as const, path })),
     });
   await run(2); // warm-up: caches, JIT, connection pools
   const result = await run(durationSeconds);
