@@ -11,7 +11,7 @@ import { Publisher } from './publish/publisher.ts';
 import { Heartbeat, type SlotPosition } from './source/heartbeat.ts';
 import { StandbyLock } from './source/standby-lock.ts';
 import { StreamReader, type PgoutputMessage } from './source/stream-reader.ts';
-import { TransactionContext } from './source/transaction-context.ts';
+import { TransactionContext, type TransactionOutput } from './source/transaction-context.ts';
 
 export type BridgeState = 'starting' | 'standby' | 'active' | 'reconnecting' | 'stopping' | 'stopped' | 'failed';
 
@@ -279,6 +279,32 @@ export class CdcBridge {
         holdReading = resolve;
       });
 
+      /** Publishes `outputs` from index `from` on; returns a promise only when it had to wait. */
+      const publishFrom = (outputs: TransactionOutput[], from: number): Promise<void> | undefined => {
+        for (let index = from; index < outputs.length; index += 1) {
+          const output = outputs[index]!;
+          if (output.kind === 'commit') {
+            coordinator.commit(output.endLsn, output.commitTimeMs, output.events);
+            continue;
+          }
+          if (coordinator.outstanding > config.maxInFlight) {
+            return coordinator.waitForOutstandingAtMost(config.maxInFlight).then(() => publishFrom(outputs, index));
+          }
+          const id = coordinator.register();
+          const publishedAt = performance.now();
+          const counter = eventCounters.of(output.event.headersTable, output.event.event.op);
+          const writable = publisherRef.publish(output.event, () => {
+            coordinator.confirm(id);
+            this.eventsConfirmed += 1;
+            counter.count += 1;
+            this.metrics.publishLatency.observe((performance.now() - publishedAt) / 1000);
+          });
+          if (!writable) return publisherRef.drained().then(() => publishFrom(outputs, index + 1));
+        }
+        return undefined;
+      };
+      const eventCounters = this.metrics.eventCounters;
+
       reader = new StreamReader({
         connectionString: config.databaseUrl,
         slot: config.slot,
@@ -287,32 +313,20 @@ export class CdcBridge {
         onKeepalive: (_walEnd, shouldRespond) => {
           if (shouldRespond) coordinator.flush(true);
         },
-        onMessage: async (lsn, message) => {
+        // Synchronous unless something must be waited for (a relation's key columns, the
+        // in-flight limit, a full channel): a promise per change costs more than the change.
+        onMessage: (lsn, message) => {
           if (!reading) {
             // Stopping: hold the stream paused; nothing more is published.
-            await holding;
-            await new Promise(() => undefined);
+            return holding.then(() => new Promise<void>(() => undefined));
           }
-          if (message.tag === 'relation') keyColumns.set(message.relationOid, await this.keyColumnsOf(client, message));
-          for (const output of context.accept(lsn, message)) {
-            if (output.kind === 'commit') {
-              coordinator.commit(output.endLsn, output.commitTimeMs, output.events);
-              continue;
-            }
-            // Await only when there is backpressure: a microtask per event adds up at 10,000 events/s.
-            if (coordinator.outstanding > config.maxInFlight) await coordinator.waitForOutstandingAtMost(config.maxInFlight);
-            const id = coordinator.register();
-            const publishedAt = performance.now();
-            const table = output.event.headersTable;
-            const op = output.event.event.op;
-            const writable = publisherRef.publish(output.event, () => {
-              coordinator.confirm(id);
-              this.eventsConfirmed += 1;
-              this.metrics.countEvent(table, op);
-              this.metrics.publishLatency.observe((performance.now() - publishedAt) / 1000);
+          if (message.tag === 'relation') {
+            return this.keyColumnsOf(client, message).then((columns) => {
+              keyColumns.set(message.relationOid, columns);
+              return publishFrom(context.accept(lsn, message), 0);
             });
-            if (!writable) await publisherRef.drained();
           }
+          return publishFrom(context.accept(lsn, message), 0);
         },
       });
       this.current = { reader, coordinator };

@@ -7,16 +7,17 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class CdcMetrics {
   /** One confirmed event of `table` (`schema.name`) and `op`. */
   countEvent(table: string, op: string): void {
-    const key = `${table}\u0000${op}`;
-    this.eventCounts.set(key, (this.eventCounts.get(key) ?? 0) + 1);
+    this.eventCounters.of(table, op).count += 1;
   }
 
-  readonly registry = new Registry();
   /**
-   * Confirmed events by `table\u0000op`, counted in a plain Map and handed to prom-client at
-   * scrape time: prom-client hashes the label set on every inc(), a few microseconds per event.
+   * Confirmed events by table and op, as plain counters handed to prom-client at scrape time:
+   * prom-client hashes the label set on every inc(), a few microseconds per event. The bridge
+   * takes a counter per event without building a key string.
    */
-  private readonly eventCounts = new Map<string, number>();
+  readonly eventCounters = new EventCounters();
+
+  readonly registry = new Registry();
   readonly events: Counter<'table' | 'op'>;
   readonly publishLatency = new Histogram({
     name: 'cdc_publish_latency_seconds',
@@ -58,7 +59,7 @@ export class CdcMetrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    const counts = this.eventCounts;
+    const counters = this.eventCounters;
     this.events = new Counter({
       name: 'cdc_events_total',
       help: 'Change events confirmed by the broker, by table and operation',
@@ -66,12 +67,30 @@ export class CdcMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [key, count] of counts) {
-          const [table = '', op = ''] = key.split('\u0000');
-          this.inc({ table, op }, count);
+        for (const [table, byOp] of counters.tables) {
+          for (const [op, counter] of byOp) if (counter.count > 0) this.inc({ table, op }, counter.count);
         }
       },
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}
+
+/** Event counts by table, then op: two map lookups and no allocation per event. */
+export class EventCounters {
+  readonly tables = new Map<string, Map<string, { count: number }>>();
+
+  of(table: string, op: string): { count: number } {
+    let byOp = this.tables.get(table);
+    if (!byOp) {
+      byOp = new Map();
+      this.tables.set(table, byOp);
+    }
+    let counter = byOp.get(op);
+    if (!counter) {
+      counter = { count: 0 };
+      byOp.set(op, counter);
+    }
+    return counter;
   }
 }

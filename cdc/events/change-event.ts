@@ -79,10 +79,11 @@ interface TransactionStrings {
   commitLsnDecimal: string;
   messageIdPrefix: string;
   transactionId: string;
+  commitLsnText: string;
 }
 
 const transactionStrings = new WeakMap<TransactionInfo, TransactionStrings>();
-const routingKeys = new WeakMap<RelationInfo, { routingKey: string; table: string }>();
+const routingKeys = new WeakMap<RelationInfo, { routingKey: string; table: string; types: Record<ChangeInput['op'], string> }>();
 
 function stringsOf(transaction: TransactionInfo, serverName: string): TransactionStrings {
   let strings = transactionStrings.get(transaction);
@@ -93,6 +94,7 @@ function stringsOf(transaction: TransactionInfo, serverName: string): Transactio
       // message_id = <server>:<commit LSN>:<position in the transaction>
       messageIdPrefix: `${serverName}:${transaction.commitLsn.toString()}:`,
       transactionId: `${transaction.xid}:${commitLsnDecimal}`,
+      commitLsnText: transaction.commitLsn.toString(),
     };
     transactionStrings.set(transaction, strings);
   }
@@ -129,10 +131,14 @@ export interface PublishableEvent {
   routingKey: string;
   /** `<schema>.<table>`, the `table` header. */
   headersTable: string;
+  /** `<routing key>.<op>`, the AMQP `type` property (built once per table and op). */
+  type: string;
   /** The row's key (primary key columns), as Debezium's key payload; null for truncate. */
   key: Row | null;
   /** Commit LSN of the change's transaction and its position there: the total order of changes. */
   commitLsn: Lsn;
+  /** `commitLsn` in the server's notation, the `commit_lsn` header (built once per transaction). */
+  commitLsnText: string;
   position: number;
   body: Buffer;
 }
@@ -160,9 +166,11 @@ export function buildChangeEvent(input: ChangeInput, transaction: TransactionInf
   const strings = stringsOf(transaction, context.serverName);
   let names = routingKeys.get(input.relation);
   if (names === undefined) {
+    const routingKey = routingKeyOf(context.serverName, input.relation.schema, input.relation.table);
     names = {
-      routingKey: routingKeyOf(context.serverName, input.relation.schema, input.relation.table),
+      routingKey,
       table: `${input.relation.schema}.${input.relation.table}`,
+      types: { c: `${routingKey}.c`, u: `${routingKey}.u`, d: `${routingKey}.d`, t: `${routingKey}.t` },
     };
     routingKeys.set(input.relation, names);
   }
@@ -203,8 +211,10 @@ export function buildChangeEvent(input: ChangeInput, transaction: TransactionInf
     messageId: strings.messageIdPrefix + input.position,
     routingKey: names.routingKey,
     headersTable: names.table,
+    type: names.types[input.op],
     key,
     commitLsn: transaction.commitLsn,
+    commitLsnText: strings.commitLsnText,
     position: input.position,
     body: Buffer.from(JSON.stringify(event)),
   };

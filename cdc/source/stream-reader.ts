@@ -29,11 +29,11 @@ export interface StreamReaderOptions {
   publication: string;
   logger: Logger;
   /**
-   * Called for each pgoutput message in WAL order; the stream is paused until the returned
-   * promise settles (the library's flow control), which is how backpressure from the broker
-   * reaches PostgreSQL instead of piling up in memory.
+   * Called for each pgoutput message in WAL order. Return nothing when the message is done;
+   * return a promise to hold every later message (and pause the socket) until it settles —
+   * how backpressure from the broker reaches PostgreSQL instead of piling up in memory.
    */
-  onMessage: (lsn: Lsn, message: PgoutputMessage) => Promise<void>;
+  onMessage: (lsn: Lsn, message: PgoutputMessage) => Promise<void> | undefined;
   /** A primary keepalive; `shouldRespond` means the server wants a status update now. */
   onKeepalive: (walEnd: Lsn, shouldRespond: boolean) => void;
 }
@@ -49,12 +49,22 @@ export class StreamReader {
   private readonly log: Logger;
   private stopped = false;
   private lastReceived: Lsn = Lsn.ZERO;
+  /** Messages parsed but not yet handled, as [lsn, message, lsn, message, …] from `head` on. */
+  private queue: Array<string | PgoutputMessage> = [];
+  private head = 0;
+  private draining = false;
+  private paused = false;
+  private failed: ((error: unknown) => void) | undefined;
 
   constructor(private readonly options: StreamReaderOptions) {
     this.log = options.logger.child({ component: 'cdc-stream-reader' });
     this.service = new LogicalReplicationService(
       { connectionString: options.connectionString, application_name: `strangler-cdc:${options.slot}` },
-      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+      // Our own flow control (see `drain`), not the library's: its version awaits emitAsync and
+      // an acknowledge promise for every message (pg-logical-replication 2.5,
+      // logical-replication-service.js `_processQueue`), several promise hops per change that
+      // cost more CPU than mapping the change itself.
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
     );
   }
 
@@ -81,16 +91,17 @@ export class StreamReader {
       this.service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) => {
         this.options.onKeepalive(Lsn.parse(lsn), shouldRespond);
       });
-      this.service.on('data', async (lsn: string, message: PgoutputMessage) => {
-        const position = Lsn.parse(lsn);
-        if (position.isAfter(this.lastReceived)) this.lastReceived = position;
-        try {
-          await this.options.onMessage(position, message);
-        } catch (error) {
-          settle(error);
-          // Stop taking messages after a failure: nothing later may be published out of order.
-          await new Promise(() => undefined);
-        }
+      this.failed = (error: unknown) => {
+        // Stop taking messages after a failure: nothing later may be published out of order.
+        this.queue = [];
+        this.head = 0;
+        this.draining = true;
+        this.pauseSocket();
+        settle(error);
+      };
+      this.service.on('data', (lsn: string, message: PgoutputMessage) => {
+        this.queue.push(lsn, message);
+        if (!this.draining) this.drain();
       });
       const plugin = new RawTextPgoutputPlugin({
         protoVersion: 1,
@@ -102,6 +113,59 @@ export class StreamReader {
         .then(() => settle(this.stopped ? undefined : new Error('the replication stream ended')))
         .catch((error: unknown) => settle(error));
     });
+  }
+
+  /**
+   * Hands queued messages to `onMessage` in order, synchronously while it returns nothing. When
+   * it returns a promise, the socket is paused (pg's parser may still deliver the rest of the
+   * chunk it is reading: those wait in the queue, so the queue holds at most one socket read)
+   * and draining continues once the promise settles; the socket resumes when the queue is empty.
+   */
+  private drain(): void {
+    this.draining = true;
+    const queue = this.queue;
+    while (this.head < queue.length) {
+      const lsn = queue[this.head] as string;
+      const message = queue[this.head + 1] as PgoutputMessage;
+      this.head += 2;
+      let pending: Promise<void> | undefined;
+      try {
+        const position = Lsn.parse(lsn);
+        if (position.isAfter(this.lastReceived)) this.lastReceived = position;
+        pending = this.options.onMessage(position, message);
+      } catch (error) {
+        this.failed?.(error);
+        return;
+      }
+      if (pending) {
+        this.pauseSocket();
+        pending.then(
+          () => {
+            if (queue === this.queue) this.drain();
+          },
+          (error: unknown) => this.failed?.(error),
+        );
+        return;
+      }
+    }
+    queue.length = 0;
+    this.head = 0;
+    this.draining = false;
+    if (this.paused && !this.stopped) {
+      this.paused = false;
+      this.socket()?.resume();
+    }
+  }
+
+  private pauseSocket(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket()?.pause();
+  }
+
+  /** The replication connection's socket; the library pauses the same one for its own flow control. */
+  private socket(): { pause(): void; resume(): void } | undefined {
+    return (this.service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } | null })._connection?.stream;
   }
 
   /**
