@@ -1,21 +1,31 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { CircuitBreaker, type CircuitState } from '../resilience/circuit-breaker.ts';
 import type { Upstream } from '../routes/upstream.ts';
 
 /**
  * What the proxy keeps per upstream across requests: a keep-alive connection pool, a circuit
- * breaker, and the http-proxy options object built once (so the hot path allocates nothing for
- * them). Reused across reloads while the upstream's definition is unchanged, so a reload neither
+ * breaker, and the request options derived from its URL, computed once (so the hot path parses
+ * nothing). Reused across reloads while the upstream's definition is unchanged, so a reload neither
  * drops warm connections nor resets an open circuit.
  */
 export interface UpstreamRuntime {
   readonly upstream: Upstream;
   readonly agent: HttpAgent;
   readonly breaker: CircuitBreaker;
-  /** Passed to http-proxy's `web()` for every request to this upstream. */
+  /** Passed to http-proxy's `ws()` for WebSocket upgrades to this upstream. */
   readonly proxyOptions: Readonly<Record<string, unknown>>;
   readonly isLegacy: boolean;
+  /** `http.request` or `https.request`, chosen once. */
+  readonly request: (options: RequestOptions) => ClientRequest;
+  readonly hostname: string;
+  readonly port: number;
+  /** The upstream URL's path without a trailing slash ('' for the root): prepended to each request's. */
+  readonly pathPrefix: string;
+  /** The Host an extracted service is addressed by (`host[:port]`); undefined for legacy, which keeps the shopper's. */
+  readonly hostHeader: string | undefined;
+  /** For requests that arrive without a Host (HTTP/1.0): what the upstream sees instead. */
+  readonly defaultHost: string;
 }
 
 export class UpstreamPool {
@@ -55,20 +65,27 @@ export class UpstreamPool {
     const agentOptions = { keepAlive: true, maxFreeSockets: upstream.maxFreeSockets, scheduling: 'lifo' as const };
     const agent = upstream.url.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     const isLegacy = upstream.name === 'legacy';
+    const https = upstream.url.protocol === 'https:';
+    const pathname = upstream.url.pathname;
     return {
       upstream,
       agent,
       isLegacy,
+      request: https ? httpsRequest : httpRequest,
+      hostname: upstream.url.hostname,
+      port: upstream.url.port === '' ? (https ? 443 : 80) : Number(upstream.url.port),
+      pathPrefix: pathname.endsWith('/') ? pathname.slice(0, -1) : pathname,
+      // The legacy storefront builds absolute URLs from Host, so it must see the shopper's;
+      // an extracted service is addressed by its own name (URL.host omits a default port).
+      hostHeader: isLegacy ? undefined : upstream.url.host,
+      defaultHost: upstream.url.host,
       breaker: new CircuitBreaker({ ...upstream.circuit, onChange: (state) => this.#onCircuitChange(upstream.name, state) }),
       proxyOptions: {
         // A pre-parsed target: http-proxy would otherwise url.parse() a string on every request.
         target: { protocol: upstream.url.protocol, host: upstream.url.hostname, hostname: upstream.url.hostname, port: upstream.url.port, path: upstream.url.pathname === '/' ? '' : upstream.url.pathname },
         agent,
         proxyTimeout: upstream.timeoutMs,
-        // The legacy storefront builds absolute URLs from Host, so it must see the shopper's;
-        // an extracted service is addressed by its own name.
         changeOrigin: !isLegacy,
-        selfHandleResponse: true,
         xfwd: false,
       },
     };
