@@ -370,6 +370,14 @@ describe('writing products', () => {
     expect(await skusWhere('name', 'Strangler Test%', 'like')).toEqual(['TEST-WRITE-1']);
   });
 
+  it('tier prices come in numeric quantity order (5, 10, 100), not in text order', async () => {
+    const product = { ...newProduct, sku: 'TEST-TIER-ORDER', name: 'Tier Order Tee', tier_prices: [100, 5, 10].map((qty) => ({ customer_group_id: 32000, qty, value: 40 - qty / 10 })) };
+    expect((await call('POST', '/products', { product })).status).toBe(200);
+    const fetched = await call('GET', '/products/TEST-TIER-ORDER');
+    expect(fetched.body.tier_prices.map((tier: { qty: number }) => tier.qty)).toEqual([5, 10, 100]);
+    expect((await call('DELETE', '/products/TEST-TIER-ORDER')).status).toBe(200);
+  });
+
   it('PUT changes a custom attribute and the tier prices, bumping updated_at, leaving the rest', async () => {
     now = new Date('2025-06-17T10:00:00Z');
     const before = (await call('GET', '/products/TEST-WRITE-1')).body;

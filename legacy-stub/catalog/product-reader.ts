@@ -44,9 +44,11 @@ export async function readProducts(db: Queryable, ids: readonly number[], dictio
     percentage_value: string | null;
     website_id: number;
   }>(
+    // Ordered by the numeric column: a bare `qty` here would name the `qty::text` output column
+    // and sort '10.0000' before '5.0000'.
     `SELECT entity_id, all_groups, customer_group_id, qty::text, value::text, percentage_value::text, website_id
-       FROM catalog_product_entity_tier_price WHERE entity_id = ANY($1::int[])
-      ORDER BY entity_id, website_id, all_groups DESC, customer_group_id, qty`,
+       FROM catalog_product_entity_tier_price t WHERE entity_id = ANY($1::int[])
+      ORDER BY t.entity_id, t.website_id, t.all_groups DESC, t.customer_group_id, t.qty`,
     idArray,
   );
   const links = await db.query<{ product_id: number; category_id: number; position: number }>(

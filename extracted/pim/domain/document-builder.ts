@@ -79,15 +79,14 @@ export function buildProductDocument(raw: RawProduct, dictionary: CatalogDiction
   custom.push({ attribute_code: 'required_options', value: String(raw.entity.required_options) });
 
   const { name, price, status, visibility, weight } = fields;
-  // The legacy's reader orders by `qty` after selecting `qty::text AS qty`, and PostgreSQL's
-  // ORDER BY takes the output column: qty sorts as TEXT there ('10.0000' before '5.0000').
-  // The contract is the legacy's bytes, so the PIM sorts the same way.
+  // The legacy's order: website, all-groups tiers first, group, then quantity as a number
+  // (numeric(12,4): at most 12 significant digits, exact in a double).
   const tiers = [...raw.tierPrices].sort(
     (a, b) =>
       a.website_id - b.website_id ||
       b.all_groups - a.all_groups ||
       a.customer_group_id - b.customer_group_id ||
-      (a.qty < b.qty ? -1 : a.qty > b.qty ? 1 : 0),
+      Number(a.qty) - Number(b.qty),
   );
   const product: MagentoProduct = {
     id: raw.entity.entity_id,
