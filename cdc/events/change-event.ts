@@ -149,13 +149,15 @@ export function routingKeyOf(serverName: string, schema: string, table: string):
 
 function mapTuple(tuple: Record<string, string | null | undefined>, relation: RelationInfo, unchanged: string[] | null): Row {
   const row: Row = {};
-  for (const column of relation.columns) {
+  const columns = relation.columns;
+  for (let index = 0; index < columns.length; index += 1) {
+    const column = columns[index]!;
     const raw = tuple[column.name];
     if (raw === undefined) {
       unchanged?.push(column.name);
       continue;
     }
-    row[column.name] = mapValue(raw, column);
+    row[column.name] = raw === null ? null : mapValue(raw, column);
   }
   return row;
 }

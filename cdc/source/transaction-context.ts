@@ -24,7 +24,8 @@ type RelationMessage = Extract<PgoutputMessage, { tag: 'relation' }>;
 export class TransactionContext {
   private current: TransactionInfo | undefined;
   private position = 0;
-  private readonly perTable = new Map<string, number>();
+  /** Changes per table so far in this transaction, keyed by the (cached) relation: no key string per event. */
+  private readonly perTable = new Map<RelationInfo, number>();
   /** Relation messages are parsed once per connection and per ALTER, so their mapping is cached by identity. */
   private readonly relations = new WeakMap<RelationMessage, RelationInfo>();
 
@@ -90,9 +91,8 @@ export class TransactionContext {
       };
       this.relations.set(change.relation, relation);
     }
-    const tableKey = `${relation.schema}.${relation.table}`;
-    const dataCollectionOrder = (this.perTable.get(tableKey) ?? 0) + 1;
-    this.perTable.set(tableKey, dataCollectionOrder);
+    const dataCollectionOrder = (this.perTable.get(relation) ?? 0) + 1;
+    this.perTable.set(relation, dataCollectionOrder);
     const input: ChangeInput = {
       op: change.op,
       relation,
