@@ -50,10 +50,15 @@ export class FlushCoordinator {
 
   confirm(id: number): void {
     if (id < this.confirmedPrefix) return;
-    this.confirmedAhead.add(id);
-    while (this.confirmedAhead.delete(this.confirmedPrefix)) this.confirmedPrefix += 1;
-    this.advance();
-    this.wakeWaiters();
+    if (id === this.confirmedPrefix) {
+      // The usual case (the broker confirms in publish order): no set churn per event.
+      this.confirmedPrefix += 1;
+      if (this.confirmedAhead.size > 0) while (this.confirmedAhead.delete(this.confirmedPrefix)) this.confirmedPrefix += 1;
+    } else {
+      this.confirmedAhead.add(id);
+    }
+    if (this.pending.length > 0 && this.pending[0]!.eventsBefore <= this.confirmedPrefix) this.advance();
+    if (this.waiters.length > 0) this.wakeWaiters();
   }
 
   /** The transaction whose events were registered so far committed at `lsn` (its end LSN). */

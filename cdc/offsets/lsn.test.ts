@@ -28,4 +28,16 @@ describe('Lsn', () => {
       }),
     );
   });
+
+  it('reads positions below 2^53 the same in either notation, zero-padded or not, upper or lower case', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 53n) - 1n }), fc.boolean(), fc.boolean(), (value, padded, lower) => {
+        const high = (value >> 32n).toString(16);
+        const low = (value & 0xffff_ffffn).toString(16);
+        let text = padded ? `${high.padStart(8, '0')}/${low.padStart(8, '0')}` : `${high}/${low}`;
+        text = lower ? text.toLowerCase() : text.toUpperCase();
+        expect(Lsn.parse(text).toBigInt()).toBe(value);
+      }),
+    );
+  });
 });

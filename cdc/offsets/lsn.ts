@@ -10,6 +10,15 @@ export class Lsn {
 
   /** Parses "16/B374D848"; throws on anything else. */
   static parse(text: string): Lsn {
+    // Every replication message carries its LSN as text: the common form (two 1–8 digit hex
+    // halves, high half below 2^21 so the whole fits a double exactly) is read without a regex
+    // or string BigInts; anything else takes the strict path below.
+    const slash = text.indexOf('/');
+    if (slash > 0 && slash <= 8 && text.length - slash - 1 >= 1 && text.length - slash - 1 <= 8) {
+      const high = hexValue(text, 0, slash);
+      const low = hexValue(text, slash + 1, text.length);
+      if (high >= 0 && low >= 0 && high < 0x20_0000) return new Lsn(BigInt(high * 0x1_0000_0000 + low));
+    }
     const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text.trim());
     if (!match) throw new RangeError(`not a PostgreSQL LSN: ${JSON.stringify(text)}`);
     return new Lsn((BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`));
@@ -67,4 +76,19 @@ export class Lsn {
   static max(a: Lsn, b: Lsn): Lsn {
     return a.isAfter(b) ? a : b;
   }
+}
+
+/** The hex digits text[from, to) as a number, or -1 when any character is not a hex digit. */
+function hexValue(text: string, from: number, to: number): number {
+  let value = 0;
+  for (let index = from; index < to; index += 1) {
+    const code = text.charCodeAt(index);
+    let digit: number;
+    if (code >= 48 && code <= 57) digit = code - 48;
+    else if (code >= 65 && code <= 70) digit = code - 55;
+    else if (code >= 97 && code <= 102) digit = code - 87;
+    else return -1;
+    value = value * 16 + digit;
+  }
+  return value;
 }
