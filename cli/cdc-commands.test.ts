@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
+import pg from 'pg';
 import { CdcBridge } from '../cdc/bridge.ts';
 import { startHealthServer } from '../cdc/health-server.ts';
 import { CdcFixture } from '../cdc/testing/cdc-fixture.ts';
-import { registerCdcCommands, runCdcStatus, type CdcCommandIo } from './cdc-commands.ts';
+import { embeddedLegacyUrl, registerCdcCommands, runCdcStatus, type CdcCommandIo } from './cdc-commands.ts';
 
 let fixture: CdcFixture;
 let bridge: CdcBridge;
@@ -70,10 +71,45 @@ describe('strangler cdc status', () => {
     expect(terminal.stderr.join('\n')).toContain('CDC_SLOT_MISSING');
   });
 
-  it('without a database URL, then it names the option and the variable', async () => {
+  it('without --database-url or LEGACY_DATABASE_URL, then it reads the embedded legacy database on PG_PORT', async () => {
+    // Point PG_PORT at the test server: the default URL is postgres:postgres@127.0.0.1:PG_PORT/legacy,
+    // so a database named legacy must exist there for the default to be observable end to end.
+    const port = new URL(fixture.database.url).port;
+    const admin = new pg.Client({ connectionString: fixture.database.url });
+    await admin.connect();
+    const created = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'legacy'`)).rowCount === 0;
+    if (created) await admin.query('CREATE DATABASE legacy').catch(() => undefined);
+    try {
+      const terminal = io();
+      terminal.env = { PG_PORT: port, CDC_SLOT: 'no_such_slot', CDC_PORT: '9' };
+      expect(await runCdcStatus({}, terminal)).toBe(1);
+      expect(terminal.stdout.join('\n')).toContain('database      legacy');
+      expect(terminal.stderr.join('\n')).toContain('replication slot no_such_slot does not exist');
+    } finally {
+      if (created) await admin.query('DROP DATABASE IF EXISTS legacy').catch(() => undefined);
+      await admin.end();
+    }
+  });
+
+  it('when the embedded PostgreSQL is not running, then it names the default URL, the option and the variable', async () => {
     const terminal = io();
+    terminal.env = { PG_PORT: '9' };
     expect(await runCdcStatus({}, terminal)).toBe(1);
-    expect(terminal.stderr.join('\n')).toMatch(/--database-url.*LEGACY_DATABASE_URL/);
+    const text = terminal.stderr.join('\n');
+    expect(text).toContain('CDC_STATUS_UNAVAILABLE');
+    expect(text).toContain('127.0.0.1:9/legacy');
+    expect(text).toMatch(/--database-url.*LEGACY_DATABASE_URL/);
+    expect(embeddedLegacyUrl({})).toBe('postgres://postgres:postgres@127.0.0.1:5433/legacy');
+  });
+
+  it('--help names the embedded default', () => {
+    const program = new Command();
+    registerCdcCommands(program, io());
+    const status = program.commands.find((command) => command.name() === 'cdc')!.commands[0]!;
+    let help = '';
+    status.configureOutput({ writeOut: (text) => (help += text) });
+    status.outputHelp();
+    expect(help).toContain('postgres://postgres:postgres@127.0.0.1:${PG_PORT:-5433}/legacy');
   });
 
   it('registers `cdc status` on the program', () => {

@@ -53,7 +53,7 @@ export function registerCdcCommands(program: Command, io: CdcCommandIo = default
   cdc
     .command('status')
     .description('print the replication slot, publication, LSNs, lag and event rates')
-    .option('--database-url <url>', 'the legacy database (default: LEGACY_DATABASE_URL)')
+    .option('--database-url <url>', 'the legacy database (default: LEGACY_DATABASE_URL, else the embedded one, postgres://postgres:postgres@127.0.0.1:PG_PORT/legacy, port 5433)')
     .option('--slot <name>', `replication slot (default: CDC_SLOT or ${DEFAULT_SLOT})`)
     .option('--publication <name>', `publication (default: CDC_PUBLICATION or ${DEFAULT_PUBLICATION})`)
     .option('--bridge-url <url>', 'the bridge health endpoint base (default: http://127.0.0.1:CDC_PORT, port 8084)', parseUrl)
@@ -65,8 +65,12 @@ Lag is measured by PostgreSQL (current WAL position − the slot's confirmed flu
 retained WAL is what the server keeps for the slot. Rates and in-flight events come from the
 running bridge. Exit status 1 when the database cannot be reached or the slot does not exist.
 
+Without --database-url or LEGACY_DATABASE_URL it reads the embedded PostgreSQL that
+\`npm start\` runs: postgres://postgres:postgres@127.0.0.1:\${PG_PORT:-5433}/legacy.
+
 Example:
-  $ LEGACY_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5433/legacy strangler cdc status
+  $ strangler cdc status
+  $ LEGACY_DATABASE_URL=postgres://user:secret@db.internal:5432/shop strangler cdc status
 `,
     )
     .action(async (options: CdcStatusOptions) => {
@@ -75,15 +79,7 @@ Example:
 }
 
 export async function runCdcStatus(options: CdcStatusOptions, io: CdcCommandIo): Promise<number> {
-  const databaseUrl = options.databaseUrl ?? (io.env.LEGACY_DATABASE_URL || undefined);
-  if (!databaseUrl) {
-    io.err(
-      new StranglerError('CDC_NO_DATABASE', 'no legacy database given', {
-        remedy: 'Pass --database-url postgres://user:password@host:port/legacy, or set LEGACY_DATABASE_URL.',
-      }).explain(),
-    );
-    return 1;
-  }
+  const databaseUrl = options.databaseUrl ?? (io.env.LEGACY_DATABASE_URL || embeddedLegacyUrl(io.env));
   const slot = options.slot ?? (io.env.CDC_SLOT || DEFAULT_SLOT);
   const publication = options.publication ?? (io.env.CDC_PUBLICATION || DEFAULT_PUBLICATION);
   const bridgeUrl = options.bridgeUrl ?? `http://127.0.0.1:${io.env.CDC_PORT || '8084'}`;
@@ -93,7 +89,7 @@ export async function runCdcStatus(options: CdcStatusOptions, io: CdcCommandIo):
   } catch (error) {
     io.err(
       new StranglerError('CDC_STATUS_UNAVAILABLE', `cannot read the replication state from ${redactUrl(databaseUrl)}: ${messageOf(error)}`, {
-        remedy: 'Check that PostgreSQL runs and that the URL is right (npm start prints it).',
+        remedy: 'Check that PostgreSQL runs (npm start starts the embedded one) and that the URL is right; for another database pass --database-url or set LEGACY_DATABASE_URL.',
         cause: error,
       }).explain(),
     );
@@ -109,6 +105,11 @@ export async function runCdcStatus(options: CdcStatusOptions, io: CdcCommandIo):
     return 1;
   }
   return 0;
+}
+
+/** The legacy database of the embedded PostgreSQL that `npm start` runs (platform/embedded-postgres defaults). */
+export function embeddedLegacyUrl(env: Readonly<Record<string, string | undefined>>): string {
+  return `postgres://postgres:postgres@127.0.0.1:${env.PG_PORT || '5433'}/legacy`;
 }
 
 export async function collectCdcStatus(options: {
