@@ -48,6 +48,8 @@ export async function prepareCapture(options: PrepareCaptureOptions): Promise<vo
     if (walLevel !== 'logical') throw CdcErrors.walLevelNotLogical(walLevel);
 
     await assertTablesExist(client, tables);
+    // Before anything changes: a slot of this name in another database is refused, not reused.
+    await existingSlot(client, slot);
     if (options.replicaIdentityFull ?? true) await setReplicaIdentityFull(client, tables, log);
     await ensurePublication(client, publication, tables, log);
     await ensureSlot(client, slot, log);
@@ -111,14 +113,25 @@ async function ensurePublication(client: pg.Client, publication: string, tables:
   }
 }
 
-async function ensureSlot(client: pg.Client, slot: string, log: Logger): Promise<void> {
-  const { rows } = await client.query<{ plugin: string; database: string }>(
-    'SELECT plugin, database FROM pg_replication_slots WHERE slot_name = $1',
+/**
+ * The slot of this name, when there is one this database can use. Slot names are cluster-wide,
+ * but a logical slot decodes only the database it was created in: reusing another database's
+ * slot would stream that database's changes (or none of ours), so it is refused.
+ */
+async function existingSlot(client: pg.Client, slot: string): Promise<{ plugin: string } | undefined> {
+  const { rows } = await client.query<{ plugin: string; database: string | null; current: string }>(
+    'SELECT plugin, database, current_database() AS current FROM pg_replication_slots WHERE slot_name = $1',
     [slot],
   );
   const existing = rows[0];
-  if (existing) {
-    if (existing.plugin !== 'pgoutput') throw CdcErrors.slotPluginMismatch(slot, existing.plugin);
+  if (!existing) return undefined;
+  if (existing.database !== existing.current) throw CdcErrors.slotOtherDatabase(slot, existing.database ?? '(none, a physical slot)', existing.current);
+  if (existing.plugin !== 'pgoutput') throw CdcErrors.slotPluginMismatch(slot, existing.plugin);
+  return existing;
+}
+
+async function ensureSlot(client: pg.Client, slot: string, log: Logger): Promise<void> {
+  if (await existingSlot(client, slot)) {
     log.info({ slot }, 'reusing replication slot');
     return;
   }
@@ -130,5 +143,7 @@ async function ensureSlot(client: pg.Client, slot: string, log: Logger): Promise
     log.info({ slot, lsn: created.rows[0]?.lsn }, 'created replication slot');
   } catch (error) {
     if ((error as { code?: string }).code !== '42710') throw error;
+    // Created concurrently by another process: it still has to be ours to reuse.
+    await existingSlot(client, slot);
   }
 }

@@ -44,6 +44,10 @@ export const CdcErrors = {
     new StranglerError('CDC_SLOT_PLUGIN', `replication slot ${slot} exists but uses the ${plugin} plugin, not pgoutput`, {
       remedy: `Drop it (SELECT pg_drop_replication_slot('${slot}')) or set CDC_SLOT to another name.`,
     }),
+  slotOtherDatabase: (slot: string, database: string, expected: string) =>
+    new StranglerError('CDC_SLOT_OTHER_DATABASE', `replication slot ${slot} already exists for database ${database}, not ${expected}`, {
+      remedy: `Set CDC_SLOT to another name, or, if that database no longer needs it, drop the old slot (SELECT pg_drop_replication_slot('${slot}')) — a logical slot only decodes the database it was created in.`,
+    }),
   brokerAuthFailed: (url: string, cause: unknown) =>
     new StranglerError('CDC_BROKER_AUTH', `RabbitMQ at ${redactUrl(url)} refused the bridge's credentials or vhost: ${messageOf(cause)}`, {
       remedy: 'Correct the user, password and vhost in AMQP_URL.',
@@ -118,6 +122,7 @@ const PERMANENT_CODES = new Set([
   'CDC_WAL_LEVEL',
   'CDC_TABLE_MISSING',
   'CDC_SLOT_PLUGIN',
+  'CDC_SLOT_OTHER_DATABASE',
   'CDC_BROKER_AUTH',
   'CDC_TOPOLOGY_MISMATCH',
 ]);
