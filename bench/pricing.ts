@@ -86,7 +86,7 @@ try {
       CDC_EXCHANGE: names.exchange,
       CDC_STREAM: names.streamQueue,
       PRICING_QUEUE: names.queue,
-      CDC_URL: 'http://127.0.0.1:9/healthz',
+      CDC_URL: 'http://127.0.0.1:9',
       LOG_LEVEL: process.env.BENCH_PRICING_VERBOSE ?? 'warn',
     }),
   );

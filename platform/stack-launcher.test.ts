@@ -7,7 +7,7 @@ describe('what the launcher hands each process', () => {
   const urls = { legacy: 'postgres://u:p@127.0.0.1:5433/legacy', pricing: 'postgres://u:p@127.0.0.1:5433/pricing', pim: 'postgres://u:p@127.0.0.1:5433/pim' };
 
   it('when a process starts, then its environment carries the contract variables on top of the launcher’s own', () => {
-    const env = childEnvironment({ PATH: '/usr/bin', HOME: '/root', LEGACY_DATABASE_URL: 'postgres://stale' }, config, urls, 'token-1');
+    const env = childEnvironment({ PATH: '/usr/bin', HOME: '/root', LEGACY_DATABASE_URL: 'postgres://stale', CDC_URL: 'http://other-bridge:1' }, config, urls, 'token-1');
     expect(env).toMatchObject({
       PATH: '/usr/bin',
       HOME: '/root',
@@ -26,8 +26,8 @@ describe('what the launcher hands each process', () => {
       CDC_PORT: '8084',
       ADMIN_PORT: '8090',
     });
-    // The proxy reads CDC_URL as a base URL, the services as a /healthz URL: each derives it from CDC_PORT.
-    expect(env.CDC_URL).toBeUndefined();
+    // CDC_URL is the bridge's base URL for the proxy and the services alike: the launcher's own bridge.
+    expect(env.CDC_URL).toBe('http://127.0.0.1:8084');
     expect(env.ELASTICSEARCH_URL).toBeUndefined();
   });
 

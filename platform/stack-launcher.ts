@@ -286,9 +286,10 @@ export function childEnvironment(
     ROUTES_FILE: config.routesFile,
     STRANGLER_ADMIN_TOKEN: adminToken,
     LOG_LEVEL: config.logLevel,
-    // No CDC_URL: the proxy and the services find the bridge from CDC_PORT (and read CDC_URL with
-    // different meanings: a base URL for the proxy, the /healthz URL for pricing and PIM).
     ...Object.fromEntries(Object.entries(config.ports).map(([name, port]) => [name, String(port)])),
+    // The bridge this launcher starts; CDC_URL is its base URL for the proxy and the services alike.
+    // Set explicitly so that a CDC_URL left in the shell cannot point them at another bridge.
+    CDC_URL: `http://127.0.0.1:${config.ports.CDC_PORT}`,
   });
   if (config.elasticsearchUrl) env.ELASTICSEARCH_URL = config.elasticsearchUrl;
   return env;

@@ -16,9 +16,11 @@ describe('the PIM configuration', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
-  it('finds the bridge health endpoint at CDC_PORT unless CDC_URL says otherwise ("off" disables it)', () => {
+  it('finds the bridge health endpoint at CDC_PORT unless CDC_URL, the bridge\'s base URL, says otherwise ("off" disables it)', () => {
     expect(parsePimConfig({ PIM_DATABASE_URL: 'postgres://x/pim', CDC_PORT: '9184' }).bridgeHealthUrl).toBe('http://127.0.0.1:9184/healthz');
-    expect(parsePimConfig({ PIM_DATABASE_URL: 'postgres://x/pim', CDC_URL: 'http://cdc:8084/healthz' }).bridgeHealthUrl).toBe('http://cdc:8084/healthz');
+    expect(parsePimConfig({ PIM_DATABASE_URL: 'postgres://x/pim', CDC_URL: 'http://cdc:8084' }).bridgeHealthUrl).toBe('http://cdc:8084/healthz');
+    expect(() => parsePimConfig({ PIM_DATABASE_URL: 'postgres://x/pim', CDC_URL: 'http://cdc:8084/healthz' })).toThrow(/CDC_URL.*without \/healthz/);
+    expect(() => parsePimConfig({ PIM_DATABASE_URL: 'postgres://x/pim', CDC_URL: 'not a url' })).toThrow(/CDC_URL/);
     expect(parsePimConfig({ PIM_DATABASE_URL: 'postgres://x/pim', CDC_URL: 'off' }).bridgeHealthUrl).toBeUndefined();
   });
 

@@ -29,9 +29,13 @@ const envSchema = z.object({
   CDC_EXCHANGE: z.string().min(1).default('legacy.cdc'),
   CDC_STREAM: z.string().min(1).default('legacy.cdc.log'),
   CDC_SERVER_NAME: z.string().min(1).default('legacy'),
-  // The bridge's health endpoint (cdc/health-server.ts); "off" disables the comparison. Unset:
-  // the bridge on this host at CDC_PORT, which the stack launcher passes to every process.
-  CDC_URL: z.string().optional(),
+  // The bridge's base URL, as for the proxy (the service reads `${CDC_URL}/healthz`,
+  // cdc/health-server.ts); "off" disables the comparison. Unset: the bridge on this host at
+  // CDC_PORT. A value ending in /healthz is the old meaning and is refused rather than doubled.
+  CDC_URL: z
+    .union([z.literal('off'), url('CDC_URL')])
+    .refine((value) => !/\/healthz\/?$/.test(value), 'CDC_URL is the bridge\'s base URL (such as http://127.0.0.1:8084), without /healthz')
+    .optional(),
   CDC_PORT: z.coerce.number().int().min(1).max(65_535).default(8084),
   LOG_LEVEL: z.string().default('info'),
 });
@@ -54,7 +58,7 @@ export function parsePimConfig(env: Record<string, string | undefined>): PimConf
     exchange: value.CDC_EXCHANGE,
     stream: value.CDC_STREAM,
     serverName: value.CDC_SERVER_NAME,
-    bridgeHealthUrl: value.CDC_URL === 'off' ? undefined : (value.CDC_URL ?? `http://127.0.0.1:${value.CDC_PORT}/healthz`),
+    bridgeHealthUrl: value.CDC_URL === 'off' ? undefined : `${(value.CDC_URL ?? `http://127.0.0.1:${value.CDC_PORT}`).replace(/\/+$/, '')}/healthz`,
     logLevel: value.LOG_LEVEL,
   });
 }

@@ -20,9 +20,14 @@ describe('the pricing service configuration from the environment', () => {
     });
   });
 
-  it('finds the bridge through CDC_PORT, as the stack launcher passes it, unless CDC_URL says otherwise', () => {
+  it('finds the bridge through CDC_PORT unless CDC_URL, the bridge\'s base URL as for the proxy, says otherwise', () => {
     expect(pricingConfigFromEnv({ PRICING_DATABASE_URL: 'postgres://x/y', CDC_PORT: '9999' }).cdcHealthUrl).toBe('http://127.0.0.1:9999/healthz');
-    expect(pricingConfigFromEnv({ PRICING_DATABASE_URL: 'postgres://x/y', CDC_PORT: '9999', CDC_URL: 'http://cdc:8084/healthz' }).cdcHealthUrl).toBe('http://cdc:8084/healthz');
+    expect(pricingConfigFromEnv({ PRICING_DATABASE_URL: 'postgres://x/y', CDC_PORT: '9999', CDC_URL: 'http://cdc:8084' }).cdcHealthUrl).toBe('http://cdc:8084/healthz');
+    expect(pricingConfigFromEnv({ PRICING_DATABASE_URL: 'postgres://x/y', CDC_URL: 'http://cdc:8084/' }).cdcHealthUrl).toBe('http://cdc:8084/healthz');
+  });
+
+  it('when CDC_URL still names the /healthz endpoint (its old meaning), then it is refused, naming the variable', () => {
+    expect(() => pricingConfigFromEnv({ PRICING_DATABASE_URL: 'postgres://x/y', CDC_URL: 'http://cdc:8084/healthz' })).toThrow(/CDC_URL.*base URL.*without \/healthz/);
   });
 
   it('when PRICING_DATABASE_URL is missing, then PRICING_CONFIG_INVALID names it', () => {

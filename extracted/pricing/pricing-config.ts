@@ -8,8 +8,11 @@ export const pricingConfigSchema = z.object({
   PRICING_HOST: z.string().min(1).default('127.0.0.1'),
   PRICING_DATABASE_URL: z.string().min(1),
   AMQP_URL: z.string().min(1).default('amqp://guest:guest@127.0.0.1:5672'),
-  /** The bridge's health endpoint; default from CDC_PORT, which the stack launcher passes. */
-  CDC_URL: z.url().optional(),
+  /**
+   * The bridge's base URL, as for the proxy (the service reads `${CDC_URL}/healthz`); default from
+   * CDC_PORT. A value ending in /healthz is the old meaning and is refused rather than doubled.
+   */
+  CDC_URL: z.url().refine((value) => !/\/healthz\/?$/.test(value), 'is the bridge\'s base URL (such as http://127.0.0.1:8084), without /healthz').optional(),
   CDC_PORT: port.default(8084),
   CDC_EXCHANGE: z.string().min(1).default('legacy.cdc'),
   CDC_STREAM: z.string().min(1).default('legacy.cdc.log'),
@@ -53,7 +56,7 @@ export function pricingConfigFromEnv(env: Record<string, string | undefined>): R
     host: value.PRICING_HOST,
     databaseUrl: value.PRICING_DATABASE_URL,
     amqpUrl: value.AMQP_URL,
-    cdcHealthUrl: value.CDC_URL ?? `http://127.0.0.1:${value.CDC_PORT}/healthz`,
+    cdcHealthUrl: `${(value.CDC_URL ?? `http://127.0.0.1:${value.CDC_PORT}`).replace(/\/+$/, '')}/healthz`,
     exchange: value.CDC_EXCHANGE,
     streamQueue: value.CDC_STREAM,
     serverName: value.CDC_SERVER_NAME,
