@@ -14,6 +14,7 @@ import { findRoute, type CompiledRoute } from '../routes/route-matcher.ts';
 import type { ShadowMirror, ShadowTap } from '../shadow/shadow-mirror.ts';
 import { sendErrorResponse } from './error-response.ts';
 import { dropRequestHopByHop, endToEndResponseHeaders } from './hop-by-hop.ts';
+import { RequestLog } from './request-log.ts';
 import type { UpstreamRuntime } from './upstream-pool.ts';
 
 /**
@@ -69,15 +70,13 @@ export class Forwarder {
   readonly #proxy: httpProxy;
   readonly #random: () => number;
   readonly #log: Logger;
-  readonly #requestLog: Logger;
+  readonly #requestLog: RequestLog;
 
   constructor(deps: ForwarderDeps) {
     this.#deps = deps;
     this.#random = deps.random ?? Math.random;
     this.#log = deps.logger;
-    // The per-request line is built from a fixed set of scalars (never headers or cookies), so
-    // pino's redaction has nothing to find in it; skipping it saves ~40% of the line's cost.
-    this.#requestLog = deps.logger.child({}, { redact: { paths: [] } });
+    this.#requestLog = new RequestLog(deps.logger);
     this.#proxy = httpProxy.createProxyServer({});
     // http-proxy emits 'error' only when no callback is given; we always give one. This is a guard.
     this.#proxy.on('error', (error) => this.#log.error({ err: error.message }, 'unexpected http-proxy error'));
@@ -353,8 +352,7 @@ export class Forwarder {
     const ms = performance.now() - context.started;
     const target = context.upstream.upstream.name;
     this.#deps.metrics.request(context.route.id, target, context.route.mode, status, ms / 1000);
-    this.#requestLog.info(
-      {
+    this.#requestLog.write({
         reqId: context.requestId,
         method: req.method,
         path: context.path,
@@ -366,9 +364,7 @@ export class Forwarder {
         bytes: context.bytes,
         fallback: context.fallbackReason,
         err: context.failure,
-      },
-      'request',
-    );
+    });
   }
 }
 
