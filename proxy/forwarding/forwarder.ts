@@ -276,20 +276,26 @@ export class Forwarder {
       this.#failed(req, res, context, 'error', ProxyErrors.badGateway(upstream.upstream.name, error));
       return;
     }
-    // Count body bytes for the log line; a declared length saves a listener call per chunk.
+    // Count body bytes for the log line, unless the length was declared.
     const declared = proxyRes.headers['content-length'];
-    if (declared !== undefined && req.method !== 'HEAD') context.bytes = Number(declared);
-    else
-      proxyRes.on('data', (chunk: Buffer) => {
-        context.bytes += chunk.length;
-      });
+    const counted = declared === undefined || req.method === 'HEAD';
+    if (!counted) context.bytes = Number(declared);
     proxyRes.on('error', (error) => {
       context.failure = `PROXY_BAD_GATEWAY: upstream "${upstream.upstream.name}" broke off its answer: ${error.message}`;
       res.destroy();
     });
     // The shadow side listens to the same chunks (bounded copy); it never pauses or alters them.
     context.tap?.primaryResponse(proxyRes);
-    proxyRes.pipe(res);
+    // Relayed by hand rather than with pipe(): the same backpressure with two listeners instead
+    // of pipe's seven (a client that leaves is handled in #finished, an upstream error above).
+    proxyRes.on('data', (chunk: Buffer) => {
+      if (counted) context.bytes += chunk.length;
+      if (!res.write(chunk)) {
+        proxyRes.pause();
+        res.once('drain', () => proxyRes.resume());
+      }
+    });
+    proxyRes.on('end', () => res.end());
   }
 
   #mayFallBack(context: RequestContext): boolean {
