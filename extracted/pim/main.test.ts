@@ -5,7 +5,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { inject } from 'vitest';
+import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
+import { buildChangeEvent, type RelationInfo } from '../../cdc/events/change-event.ts';
+import { TypeOid } from '../../cdc/events/value-mapping.ts';
+import { Lsn } from '../../cdc/offsets/lsn.ts';
 
 // extracted/pim/main.ts as the stack launcher starts it: env in, JSON logs out, SIGTERM to stop.
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
@@ -75,4 +79,133 @@ describe('the PIM process', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
+});
+
+describe('the PIM process stopped during its first fill', () => {
+  const fill = { exchange: `test.pim.fill.${suffix}`, stream: `test.pim.fill.log.${suffix}`, queue: `pim.cdc.fill.${suffix}` };
+  const total = 4000;
+  let fillDatabase: TestDatabase;
+
+  const productRelation: RelationInfo = {
+    schema: 'public',
+    table: 'catalog_product_entity',
+    columns: [
+      { name: 'entity_id', typeOid: TypeOid.int4, typeMod: -1 },
+      { name: 'sku', typeOid: TypeOid.varchar, typeMod: -1 },
+      { name: 'type_id', typeOid: TypeOid.varchar, typeMod: -1 },
+      { name: 'attribute_set_id', typeOid: TypeOid.int4, typeMod: -1 },
+      { name: 'has_options', typeOid: TypeOid.int4, typeMod: -1 },
+      { name: 'required_options', typeOid: TypeOid.int4, typeMod: -1 },
+      { name: 'created_at', typeOid: TypeOid.timestamp, typeMod: -1 },
+      { name: 'updated_at', typeOid: TypeOid.timestamp, typeMod: -1 },
+    ],
+    keyColumns: ['entity_id'],
+  };
+
+  beforeAll(async () => {
+    fillDatabase = await createTestDatabase('pim_fill');
+    // A history stream as the bridge leaves it: product inserts, one transaction each.
+    const connection = await amqp.connect(inject('amqpUrl'));
+    const channel = await connection.createConfirmChannel();
+    await channel.assertExchange(fill.exchange, 'topic', { durable: true });
+    await channel.assertQueue(fill.stream, { durable: true, arguments: { 'x-queue-type': 'stream' } });
+    await channel.bindQueue(fill.stream, fill.exchange, '#');
+    for (let id = 1; id <= total; id += 1) {
+      const commitLsn = Lsn.parse(`0/${(0x100000 + id * 0x100).toString(16).toUpperCase()}`);
+      const row = { entity_id: String(id), sku: `FILL-${id}`, type_id: 'simple', attribute_set_id: '4', has_options: '0', required_options: '0', created_at: '2024-01-01 00:00:00', updated_at: '2024-01-01 00:00:00' };
+      const event = buildChangeEvent(
+        { op: 'c', relation: productRelation, oldTuple: null, newTuple: row, lsn: commitLsn, position: 0, dataCollectionOrder: 1 },
+        { xid: 1000 + id, commitLsn, commitTimeMs: Date.now() },
+        { serverName: 'legacy', database: 'legacy', transactionMetadata: false, now: Date.now },
+      );
+      channel.publish(fill.exchange, event.routingKey, event.body, {
+        persistent: true,
+        contentType: 'application/json',
+        messageId: event.messageId,
+        headers: { table: 'public.catalog_product_entity', op: 'c', key: JSON.stringify(event.key), commit_lsn: commitLsn.toString(), position: 0 },
+      });
+    }
+    await channel.waitForConfirms();
+    await connection.close();
+  });
+
+  afterAll(async () => {
+    const connection = await amqp.connect(inject('amqpUrl'));
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    for (const queue of [fill.queue, `${fill.queue}.retry`, `${fill.queue}.dead`, fill.stream]) await channel.deleteQueue(queue).catch(() => undefined);
+    await channel.deleteExchange(fill.exchange).catch(() => undefined);
+    await connection.close();
+    await fillDatabase?.drop();
+  });
+
+  function start() {
+    const lines: string[] = [];
+    const process_ = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+      env: {
+        PATH: process.env.PATH,
+        PIM_DATABASE_URL: fillDatabase.url,
+        AMQP_URL: inject('amqpUrl'),
+        PIM_PORT: '0',
+        PIM_QUEUE: fill.queue,
+        CDC_EXCHANGE: fill.exchange,
+        CDC_STREAM: fill.stream,
+        CDC_URL: 'off',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    process_.stdout.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+    process_.stderr.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => process_.once('exit', (code) => resolve(code)));
+    const port = async (): Promise<number> => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const match = /"port":(\d+),"store":"postgres","msg":"PIM listening"/.exec(lines.join(''));
+        if (match) return Number(match[1]);
+        if (Date.now() > deadline || process_.exitCode !== null) throw new Error(`the PIM did not start: ${lines.join('').slice(-2000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    return { process_, exited, port, output: () => lines.join('') };
+  }
+
+  async function products(): Promise<number> {
+    const client = new pg.Client({ connectionString: fillDatabase.url });
+    await client.connect();
+    try {
+      return Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM pim_raw_entity')).rows[0]!.n);
+    } catch {
+      return 0; // not migrated yet
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('when SIGTERM arrives during the initial fill, then the PIM exits 0 within 3 s and the next start completes the fill', async () => {
+    const first = start();
+    await first.port();
+    const deadline = Date.now() + 30_000;
+    while ((await products()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const sentAt = Date.now();
+    first.process_.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(Date.now() - sentAt, first.output()).toBeLessThan(3000);
+    const afterStop = await products();
+    expect(afterStop).toBeGreaterThan(0);
+    expect(afterStop, 'the fill had already finished: the stop was not during the fill').toBeLessThan(total);
+
+    const second = start();
+    const port = await second.port();
+    const readyDeadline = Date.now() + 60_000;
+    let ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    while (ready.status !== 200 && Date.now() < readyDeadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    }
+    expect(ready.status, second.output().slice(-2000)).toBe(200);
+    expect(await products()).toBe(total);
+    second.process_.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 120_000);
 });

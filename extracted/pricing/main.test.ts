@@ -5,21 +5,27 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { inject } from 'vitest';
+import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
+import { buildChangeEvent, type RelationInfo } from '../../cdc/events/change-event.ts';
+import { TypeOid } from '../../cdc/events/value-mapping.ts';
+import { Lsn } from '../../cdc/offsets/lsn.ts';
 
 // extracted/pricing/main.ts as the stack launcher runs it: `node --import tsx`, configured by environment only.
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
 const suffix = randomBytes(4).toString('hex');
 const queue = `pricing.cdc.main.${suffix}`;
+const fill = { exchange: `test.pricing.fill.${suffix}`, stream: `test.pricing.fill.log.${suffix}`, queue: `pricing.cdc.fill.${suffix}` };
 let db: TestDatabase;
+let fillDb: TestDatabase | undefined;
 
 beforeAll(async () => {
   db = await createTestDatabase('pricing_main');
 });
 afterAll(async () => {
   const connection = await amqp.connect(inject('amqpUrl'));
-  for (const name of [queue, `${queue}.retry`, `${queue}.dead`]) {
+  for (const name of [queue, `${queue}.retry`, `${queue}.dead`, fill.stream, fill.queue, `${fill.queue}.retry`, `${fill.queue}.dead`]) {
     const channel = await connection.createChannel();
     channel.on('error', () => undefined);
     await channel.deleteQueue(name).catch(() => undefined);
@@ -27,9 +33,69 @@ afterAll(async () => {
   const channel = await connection.createChannel();
   channel.on('error', () => undefined);
   await channel.deleteExchange(`test.pricing.${suffix}`).catch(() => undefined);
+  await channel.deleteExchange(fill.exchange).catch(() => undefined);
   await connection.close();
   await db?.drop();
+  await fillDb?.drop();
 });
+
+/** Waits for the "listening" log line and returns the port. */
+async function listeningPort(process_: ReturnType<typeof run>): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const match = /"port":(\d+),"msg":"pricing service listening/.exec(process_.output());
+    if (match) return Number(match[1]);
+    if (Date.now() > deadline) throw new Error(`no listening line: ${process_.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const productRelation: RelationInfo = {
+  schema: 'public',
+  table: 'catalog_product_entity',
+  columns: [
+    { name: 'entity_id', typeOid: TypeOid.int4, typeMod: -1 },
+    { name: 'sku', typeOid: TypeOid.text, typeMod: -1 },
+  ],
+  keyColumns: ['entity_id'],
+};
+
+/** A history stream as the bridge leaves it: `count` product inserts, one transaction each. */
+async function publishHistory(count: number): Promise<void> {
+  const connection = await amqp.connect(inject('amqpUrl'));
+  const channel = await connection.createConfirmChannel();
+  await channel.assertExchange(fill.exchange, 'topic', { durable: true });
+  await channel.assertQueue(fill.stream, { durable: true, arguments: { 'x-queue-type': 'stream' } });
+  await channel.bindQueue(fill.stream, fill.exchange, '#');
+  for (let id = 1; id <= count; id += 1) {
+    const commitLsn = Lsn.parse(`0/${(0x100000 + id * 0x100).toString(16).toUpperCase()}`);
+    const event = buildChangeEvent(
+      { op: 'c', relation: productRelation, oldTuple: null, newTuple: { entity_id: String(id), sku: `FILL-${id}` }, lsn: commitLsn, position: 0, dataCollectionOrder: 1 },
+      { xid: 1000 + id, commitLsn, commitTimeMs: Date.now() },
+      { serverName: 'legacy', database: 'legacy', transactionMetadata: false, now: Date.now },
+    );
+    channel.publish(fill.exchange, event.routingKey, event.body, {
+      persistent: true,
+      contentType: 'application/json',
+      messageId: event.messageId,
+      headers: { table: 'public.catalog_product_entity', op: 'c', key: JSON.stringify(event.key), commit_lsn: commitLsn.toString(), position: 0 },
+    });
+  }
+  await channel.waitForConfirms();
+  await connection.close();
+}
+
+async function productCount(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM product')).rows[0]!.n);
+  } catch {
+    return 0; // not migrated yet
+  } finally {
+    await client.end();
+  }
+}
 
 function run(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -93,4 +159,48 @@ describe('the pricing service process', () => {
     expect(process_.output()).toContain('PRICING_CONFIG_INVALID');
     expect(process_.output()).toContain('PRICING_DATABASE_URL is not set');
   });
+
+  it('when SIGTERM arrives during the initial fill from the history stream, then it exits 0 within 3 s and the next start completes the fill', async () => {
+    const total = 6000;
+    await publishHistory(total);
+    fillDb = await createTestDatabase('pricing_fill');
+    const env = {
+      PRICING_DATABASE_URL: fillDb.url,
+      PRICING_PORT: '0',
+      AMQP_URL: inject('amqpUrl'),
+      CDC_EXCHANGE: fill.exchange,
+      CDC_STREAM: fill.stream,
+      PRICING_QUEUE: fill.queue,
+      CDC_PORT: '9',
+      LOG_LEVEL: 'info',
+    };
+    const first = run(env);
+    await listeningPort(first);
+    // Mid-fill: some batches committed, not all.
+    const deadline = Date.now() + 30_000;
+    while ((await productCount(fillDb.url)) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const sentAt = Date.now();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const stopMs = Date.now() - sentAt;
+    expect(stopMs, first.output()).toBeLessThan(3000);
+    const afterStop = await productCount(fillDb.url);
+    expect(afterStop).toBeGreaterThan(0);
+    expect(afterStop, 'the fill had already finished: the stop was not during the fill').toBeLessThan(total);
+
+    // The queue exists and the store has rows now, yet the interrupted fill is not taken as done.
+    const second = run(env);
+    const port = await listeningPort(second);
+    let ready = 0;
+    for (let i = 0; i < 600 && ready !== 200; i += 1) {
+      ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+      if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(ready, `${await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()} ${await productCount(fillDb.url)} ${second.output().slice(-3000)}`).toBe(200);
+    expect(await productCount(fillDb.url)).toBe(total);
+    const answer = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(await answer.json()).toMatchObject({ backfilled: true });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 90_000);
 });

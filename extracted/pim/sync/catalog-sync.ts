@@ -40,6 +40,8 @@ export class CatalogSync {
   private depthChannel: Channel | undefined;
   private filled = false;
   private stopping = false;
+  /** Aborted by stop(): a replay in progress ends after the batch in hand. */
+  private readonly replayAbort = new AbortController();
   private readonly log: Logger;
   readonly queue: string;
 
@@ -89,7 +91,10 @@ export class CatalogSync {
         accept: this.accept,
         logger: this.options.logger,
         idleMs: this.options.replayIdleMs,
+        signal: this.replayAbort.signal,
       });
+      // Stopped mid-fill: nothing is recorded, so the next start replays from the first offset.
+      if (first.aborted || this.stopping) return;
       nextOffset = first.found ? (first.nextOffset ?? 'first') : null;
       streamMissing = !first.found;
     }
@@ -127,7 +132,9 @@ export class CatalogSync {
         accept: this.accept,
         logger: this.options.logger,
         idleMs: this.options.replayIdleMs,
+        signal: this.replayAbort.signal,
       });
+      if (second.aborted || this.stopping) return;
       const offset = second.nextOffset ?? (typeof nextOffset === 'number' ? nextOffset : 0);
       await pool.query('INSERT INTO pim_sync_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [
         FILLED,
@@ -150,6 +157,8 @@ export class CatalogSync {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    // Without this, stopping during the first fill waited for the whole stream to be replayed.
+    this.replayAbort.abort();
     await this.started?.catch(() => undefined);
     await this.consumer?.stop();
     await this.depthChannel?.close().catch(() => undefined);

@@ -18,6 +18,12 @@ export interface StreamReplayOptions {
   batchSize?: number;
   /** The replay ends when the stream has been quiet this long. */
   idleMs?: number;
+  /**
+   * Ends the replay between two batches (the PIM is stopping): the batch in hand is applied whole
+   * (one transaction), no further batch starts, and the result says `aborted` so that the caller
+   * does not record the fill as done.
+   */
+  signal?: AbortSignal;
 }
 
 export interface StreamReplayResult {
@@ -26,6 +32,8 @@ export interface StreamReplayResult {
   messages: number;
   /** False when the stream does not exist (no bridge has run yet). */
   found: boolean;
+  /** True when the signal ended it before the stream went quiet. */
+  aborted?: boolean;
 }
 
 /**
@@ -70,6 +78,7 @@ export async function replayStream(options: StreamReplayOptions): Promise<Stream
       { noAck: false, arguments: { 'x-stream-offset': options.from } },
     );
     for (;;) {
+      if (options.signal?.aborted) break;
       if (buffer.length === 0) {
         if (Date.now() - lastMessageAt >= idleMs) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -101,6 +110,10 @@ export async function replayStream(options: StreamReplayOptions): Promise<Stream
     }
     await channel.close().catch(() => undefined);
     if (failure) throw failure;
+    if (options.signal?.aborted) {
+      log.info({ messages, nextOffset }, 'stopped replaying the CDC stream; the next start replays it again');
+      return { nextOffset, messages, found: true, aborted: true };
+    }
     log.info({ messages, nextOffset }, 'replayed the CDC stream');
     return { nextOffset, messages, found: true };
   } finally {

@@ -84,6 +84,8 @@ export class PriceSync {
   private backfillHighWater: ChangePosition | null = null;
   private readonly backfillFailures = new Set<string>();
   private backfilling: Promise<void> | undefined;
+  /** Aborted by stop(): the fill ends between two batches instead of reading the stream to its end. */
+  private readonly backfillAbort = new AbortController();
   private depthCache: { at: number; depth: QueueDepth } | undefined;
   private readonly log: Logger;
   private stopped = false;
@@ -120,11 +122,15 @@ export class PriceSync {
       handler: (change) => this.apply(change),
     });
     // A new queue missed what the bridge published before it existed; so does an emptied store.
-    if (queueExisted && options.initialLsn) {
+    // …and so does one whose last fill was interrupted (stopped mid-fill: see 002-stream-backfill.sql).
+    const interrupted = (await options.pool.query('SELECT 1 FROM stream_backfill')).rowCount! > 0;
+    if (queueExisted && options.initialLsn && !interrupted) {
       this.backfillDone = true;
       return;
     }
-    this.log.info({ queueExisted, storeEmpty: !options.initialLsn }, 'filling the store from the CDC history stream');
+    this.log.info({ queueExisted, storeEmpty: !options.initialLsn, interrupted }, 'filling the store from the CDC history stream');
+    // Recorded before the first batch, removed after the last: a stop in between leaves it behind.
+    await options.pool.query('INSERT INTO stream_backfill DEFAULT VALUES ON CONFLICT DO NOTHING');
     this.backfilling = this.backfill(this.consumer.bindings);
   }
 
@@ -135,7 +141,7 @@ export class PriceSync {
    */
   private async backfill(routingKeys: string[]): Promise<void> {
     const { options } = this;
-    for (let attempt = 1; !this.stopped; attempt += 1) {
+    for (let attempt = 1; !this.stopped && !this.backfillAbort.signal.aborted; attempt += 1) {
       try {
         this.monitor ??= await this.connectMonitor();
         const result = await backfillFromStream({
@@ -145,16 +151,21 @@ export class PriceSync {
           applyBatch: (changes) => this.applyBatch(changes),
           logger: options.logger,
           idleMs: options.backfillIdleMs,
+          signal: this.backfillAbort.signal,
         });
         options.metrics.backfilled.inc({ outcome: 'applied' }, result.applied);
         options.metrics.backfilled.inc({ outcome: 'failed' }, result.failed);
+        await options.pool.query('DELETE FROM stream_backfill');
         this.backfillDone = true;
         return;
       } catch (error) {
-        if (this.stopped) return;
+        if (this.stopped || this.backfillAbort.signal.aborted) return;
         const pause = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
         this.log.error({ err: error, attempt, retryInMs: pause }, 'filling the store from the CDC history stream failed; /readyz stays false until it succeeds');
-        await new Promise((resolve) => setTimeout(resolve, pause));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pause);
+          this.backfillAbort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
       }
     }
   }
@@ -373,6 +384,10 @@ export class PriceSync {
   }
 
   async stop(): Promise<void> {
+    // The fill first: it ends after the batch in hand, so the queue consumer's changes waiting
+    // behind it (applied one at a time with the fill's batches) are not held up by the whole stream.
+    this.backfillAbort.abort(new Error('the pricing sync is stopping'));
+    await this.backfilling;
     await this.consumer?.stop();
     this.stopped = true;
     await this.serial;

@@ -16,6 +16,12 @@ export interface BackfillOptions {
   prefetch?: number;
   /** Changes per transaction. */
   batchSize?: number;
+  /**
+   * Stops the fill between two batches (the service is stopping): the batch in hand commits or
+   * rolls back whole, no further batch starts, and the promise rejects with the signal's reason
+   * so that the caller never takes the store as filled.
+   */
+  signal?: AbortSignal;
 }
 
 export interface BackfillResult {
@@ -65,7 +71,7 @@ export async function backfillFromStream(options: BackfillOptions): Promise<Back
   const drain = async () => {
     draining = true;
     try {
-      while (buffer.length > 0) {
+      while (buffer.length > 0 && !options.signal?.aborted) {
         const batch = buffer.splice(0, batchSize);
         const changes: ReceivedChange[] = [];
         for (const message of batch) {
@@ -106,18 +112,26 @@ export async function backfillFromStream(options: BackfillOptions): Promise<Back
     { noAck: false, arguments: { 'x-stream-offset': 'first' } },
   );
   await new Promise<void>((resolve) => {
+    const finish = () => {
+      clearInterval(timer);
+      options.signal?.removeEventListener('abort', finish);
+      resolve();
+    };
     const timer = setInterval(() => {
-      if (failure !== undefined || (buffer.length === 0 && !draining && Date.now() - lastActivity >= idleMs)) {
-        clearInterval(timer);
-        resolve();
-      }
+      if (failure !== undefined || (buffer.length === 0 && !draining && Date.now() - lastActivity >= idleMs)) finish();
     }, Math.min(100, idleMs));
+    options.signal?.addEventListener('abort', finish, { once: true });
+    if (options.signal?.aborted) finish();
   });
   await channel.cancel(consumerTag).catch(() => undefined);
   while (draining) await new Promise((resolve) => setTimeout(resolve, 10));
   await channel.close().catch(() => undefined);
   // A failed transaction (the store went away) leaves rows missing: the caller must not call the store filled.
   if (failure !== undefined) throw failure;
+  if (options.signal?.aborted) {
+    log.info(result, 'stopped filling the store from the CDC history stream; the next start fills on');
+    throw options.signal.reason;
+  }
   log.info(result, 'filled the store from the CDC history stream');
   return result;
 }
