@@ -108,12 +108,22 @@ describe('mode shadow through the proxy', () => {
   });
 
   it('when the shopper leaves before the legacy answers, then nothing is compared and the shadow slot is freed', async () => {
-    const legacy = await upstream((req, res) => setTimeout(() => json({ price: 10 })(req, res), 300).unref());
+    // The shopper leaves once the legacy has the request in hand (not after a fixed delay, which a
+    // loaded machine can outrun before the request even reaches the proxy).
+    let legacyHasIt: () => void = () => {};
+    const legacyReceived = new Promise<void>((resolve) => {
+      legacyHasIt = resolve;
+    });
+    const legacy = await upstream((req, res) => {
+      legacyHasIt();
+      setTimeout(() => json({ price: 10 })(req, res), 300).unref();
+    });
     const pricing = await upstream(json({ price: 10 }));
     const proxy = await proxyWith(legacy, pricing, '{ maxConcurrent: 1 }');
     const controller = new AbortController();
     const leaving = fetch(`${proxy.url}/rest/V1/products/A/final-price`, { signal: controller.signal }).catch((error: unknown) => error);
-    setTimeout(() => controller.abort(), 50);
+    await legacyReceived;
+    controller.abort();
     await leaving;
     await proxy.proxy.shadow.idle();
     // The one slot is free again: the next request is mirrored and compared.
