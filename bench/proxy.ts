@@ -1,11 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { fixedRate } from './support/fixed-rate.ts';
 
 /**
  * `npm run bench:proxy` — issue 3's benchmark. One static upstream (a child process), one load
@@ -71,8 +72,8 @@ async function main(): Promise<void> {
   printThroughput(results, oursResult);
 
   console.log('\nfixed rate 1,000 req/s for 10 s (keep-alive, high-resolution timing):');
-  const directFixed = await fixedRate(ports.upstream, 1000, 10);
-  const oursFixed = await fixedRate(ports.ours, 1000, 10);
+  const directFixed = await fixedRate(ports.upstream, PATH, 1000, 10);
+  const oursFixed = await fixedRate(ports.ours, PATH, 1000, 10);
   console.log(table([
     ['target', 'sent', 'failed', 'p50 ms', 'p99 ms', 'max ms'],
     ['direct', String(directFixed.sent), String(directFixed.failed), directFixed.p50.toFixed(3), directFixed.p99.toFixed(3), directFixed.max.toFixed(3)],
@@ -163,52 +164,6 @@ function cpuTicks(rootPid: number): number | null {
   } catch {
     return null;
   }
-}
-
-/** A steady request rate with sub-millisecond timing (autocannon rounds latencies to 1 ms). */
-async function fixedRate(port: number, perSecond: number, seconds: number): Promise<{ sent: number; failed: number; p50: number; p99: number; max: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const latencies: number[] = [];
-  let failed = 0;
-  let sent = 0;
-  const total = perSecond * seconds;
-  const started = performance.now();
-  const inFlight: Promise<void>[] = [];
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond));
-      while (sent < due) {
-        sent += 1;
-        const begin = performance.now();
-        inFlight.push(
-          new Promise<void>((done) => {
-            request({ host: '127.0.0.1', port, path: PATH, agent }, (res) => {
-              res.resume();
-              res.on('end', () => {
-                if (res.statusCode === 200) latencies.push(performance.now() - begin);
-                else failed += 1;
-                done();
-              });
-            })
-              .on('error', () => {
-                failed += 1;
-                done();
-              })
-              .end();
-          }),
-        );
-      }
-      if (sent >= total) resolve();
-      // 1 ms ticks: a busy loop here would steal a core from the proxy and the upstream.
-      else setTimeout(tick, 1);
-    };
-    tick();
-  });
-  await Promise.all(inFlight);
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { sent, failed, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? 0 };
 }
 
 async function reloadsUnderLoad(port: number, adminPort: number, token: string, routesFile: string, upstreamPort: number) {

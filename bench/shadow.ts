@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { fixedRate } from './support/fixed-rate.ts';
 
 /**
  * `npm run bench:shadow` — issue 7's benchmark. The client's view of the proxy (proxy/main.ts as
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   for (let round = 1; round <= ROUNDS; round++) {
     process.stdout.write(`fixed ${RATE} req/s, round ${round}/${ROUNDS}: `);
     for (const proxy of proxies) {
-      rounds.get(proxy.name)?.push(await fixedRate(proxy.port, RATE, DURATION));
+      rounds.get(proxy.name)?.push(await fixedRate(proxy.port, PATH, RATE, DURATION));
       process.stdout.write('.');
     }
     process.stdout.write('\n');
@@ -151,50 +152,6 @@ function median(rounds: Row['fixed'][]): Row['fixed'] {
     return values[Math.floor(values.length / 2)] ?? 0;
   };
   return { sent: rounds.reduce((sum, round) => sum + round.sent, 0), failed: rounds.reduce((sum, round) => sum + round.failed, 0), p50: pick('p50'), p99: pick('p99'), max: pick('max') };
-}
-
-async function fixedRate(port: number, perSecond: number, seconds: number): Promise<Row['fixed']> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const latencies: number[] = [];
-  let failed = 0;
-  let sent = 0;
-  const total = perSecond * seconds;
-  const started = performance.now();
-  const inFlight: Promise<void>[] = [];
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond));
-      while (sent < due) {
-        sent += 1;
-        const begin = performance.now();
-        inFlight.push(
-          new Promise<void>((done) => {
-            request({ host: '127.0.0.1', port, path: PATH, agent }, (res) => {
-              res.resume();
-              res.on('end', () => {
-                if (res.statusCode === 200) latencies.push(performance.now() - begin);
-                else failed += 1;
-                done();
-              });
-            })
-              .on('error', () => {
-                failed += 1;
-                done();
-              })
-              .end();
-          }),
-        );
-      }
-      if (sent >= total) resolve();
-      else setTimeout(tick, 1);
-    };
-    tick();
-  });
-  await Promise.all(inFlight);
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { sent, failed, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? 0 };
 }
 
 async function start(name: string, args: string[], env: Record<string, string>, port: number, quiet = false): Promise<ChildProcess> {
