@@ -7,6 +7,7 @@ import { buildProductQuery } from './product-query.ts';
 import { readProducts } from './product-reader.ts';
 import { deleteProduct, writeProduct, type SaveMode } from './product-writer.ts';
 import type { SearchCriteria } from './search-criteria.ts';
+import { inTransaction } from '../../platform/transaction.ts';
 
 export interface ProductRepository {
   get(sku: string): Promise<MagentoProduct>;
@@ -41,21 +42,6 @@ export function createProductRepository(deps: { pool: pg.Pool; clock: () => Date
     }
   }
 
-  async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await deps.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
   return {
     get: (sku) =>
       inSnapshot(async (client, attributes) => {
@@ -77,7 +63,7 @@ export function createProductRepository(deps: { pool: pg.Pool; clock: () => Date
 
     save: async (input, options) => {
       const attributes = await dictionary();
-      return inTransaction(async (client) => {
+      return inTransaction(deps.pool, async (client) => {
         const id = await writeProduct(client, input, { ...options, now: deps.clock(), dictionary: attributes });
         const [product] = await readProducts(client, [id], attributes);
         return product!;
@@ -85,7 +71,7 @@ export function createProductRepository(deps: { pool: pg.Pool; clock: () => Date
     },
 
     delete: (sku) =>
-      inTransaction(async (client) => {
+      inTransaction(deps.pool, async (client) => {
         if (!(await deleteProduct(client, sku))) throw MagentoErrors.productNotFound();
       }),
   };

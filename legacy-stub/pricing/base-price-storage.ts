@@ -4,7 +4,7 @@ import type { Queryable } from './price-facts-repository.ts';
 import { loadPriceScope } from './price-scope.ts';
 import { PriceUpdateResults, type PriceUpdateResult } from './price-update-result.ts';
 import { productIdsBySku, touchProducts } from './product-id-locator.ts';
-import { inTransaction } from './transaction.ts';
+import { inTransaction } from '../../platform/transaction.ts';
 
 /** Magento\Catalog\Api\Data\BasePriceInterface as the REST API shows it. */
 export interface BasePrice {

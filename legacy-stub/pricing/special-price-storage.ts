@@ -4,7 +4,7 @@ import type { Queryable } from './price-facts-repository.ts';
 import { loadPriceScope } from './price-scope.ts';
 import { PriceUpdateResults, type PriceUpdateResult } from './price-update-result.ts';
 import { productIdsBySku, touchProducts } from './product-id-locator.ts';
-import { inTransaction } from './transaction.ts';
+import { inTransaction } from '../../platform/transaction.ts';
 
 /** Magento\Catalog\Api\Data\SpecialPriceInterface as the REST API shows it; dates `YYYY-MM-DD hh:mm:ss` or null (open). */
 export interface SpecialPrice {

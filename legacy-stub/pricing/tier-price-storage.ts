@@ -4,7 +4,7 @@ import type { Queryable } from './price-facts-repository.ts';
 import { loadPriceScope, type PriceScope } from './price-scope.ts';
 import { PriceUpdateResults, type PriceUpdateResult } from './price-update-result.ts';
 import { productIdsBySku, touchProducts } from './product-id-locator.ts';
-import { inTransaction } from './transaction.ts';
+import { inTransaction } from '../../platform/transaction.ts';
 
 /** How Magento's bulk price API names "every customer group" (TierPriceValidator::$allGroupsValue, any case). */
 export const ALL_GROUPS_CODE = 'ALL GROUPS';

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { finalPrice } from '../pricing/final-price.ts';
 import { formatMicros, multiply, toMicros, type Micros } from '../pricing/money.ts';
 import { loadPriceFacts } from '../pricing/price-facts-repository.ts';
-import { inTransaction } from '../pricing/transaction.ts';
+import { inTransaction } from '../../platform/transaction.ts';
 import { roundToCents } from './price-display.ts';
 import type { StorefrontSession } from './storefront-session.ts';
 

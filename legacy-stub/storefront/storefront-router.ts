@@ -3,7 +3,7 @@ import type { LegacyDeps } from '../app.ts';
 import { finalPrice, type FinalPrice } from '../pricing/final-price.ts';
 import { isDecimal, toMicros } from '../pricing/money.ts';
 import { loadPriceFacts } from '../pricing/price-facts-repository.ts';
-import { inTransaction } from '../pricing/transaction.ts';
+import { inTransaction } from '../../platform/transaction.ts';
 import { accountView, loginView } from './account-views.ts';
 import { addToCart, loadCart, MAX_LINE_QTY } from './cart.ts';
 import { cartView } from './cart-view.ts';
