@@ -1,7 +1,6 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -18,6 +17,7 @@ import { buildChangeEvent, type PublishableEvent, type RelationInfo } from '../c
 import { TypeOid } from '../cdc/events/value-mapping.ts';
 import { declareTopology } from '../cdc/publish/publisher.ts';
 import { Lsn } from '../cdc/offsets/lsn.ts';
+import { freePort } from '../platform/free-port.ts';
 
 // The CDC bridge against a raw amqplib confirm loop (the ceiling here), on a throw-away embedded
 // PostgreSQL with durable settings (fsync on) and the shared RabbitMQ at AMQP_URL.
@@ -406,13 +406,3 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

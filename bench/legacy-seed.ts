@@ -1,7 +1,6 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres.ts';
@@ -12,6 +11,7 @@ import { seedLegacy } from '../legacy-stub/seed/seed.ts';
 import { createLegacyApp } from '../legacy-stub/app.ts';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { freePort } from '../platform/free-port.ts';
 
 // Seeds 100,000 products (BENCH_SEED_PRODUCTS to change it) into a fresh database on a
 // throw-away embedded PostgreSQL with durable settings (fsync on), as a person's stack runs it.
@@ -99,17 +99,6 @@ async function tableSizes(url: string): Promise<Array<{ table: string; rows: num
   } finally {
     await client.end();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function timeRequests(url: string) {

@@ -1,7 +1,6 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import os from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +15,7 @@ import { seedLegacy } from '../legacy-stub/seed/seed.ts';
 import { createLegacyApp } from '../legacy-stub/app.ts';
 import { startPimService } from '../extracted/pim/pim-service.ts';
 import { copyLegacySnapshot } from '../extracted/pim/sync/legacy-snapshot.ts';
+import { freePort } from '../platform/free-port.ts';
 
 // The PIM (PostgreSQL store) against the legacy on the same catalog of 100,000 products
 // (BENCH_PIM_PRODUCTS to change it), side by side with autocannon: get-by-sku and three
@@ -223,13 +223,3 @@ function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

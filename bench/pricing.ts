@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import autocannon from 'autocannon';
@@ -17,6 +16,7 @@ import { CdcBridge } from '../cdc/bridge.ts';
 import { parseBridgeConfig } from '../cdc/bridge-config.ts';
 import { prepareCapture } from '../cdc/capture-setup.ts';
 import { DEFAULT_CAPTURED_TABLES } from '../cdc/capture-table.ts';
+import { freePort } from '../platform/free-port.ts';
 
 // Final-price latency, the extracted pricing service against the legacy endpoint it replaces
 // (issue 5). Both run as their own processes (their real main.ts) on one throw-away embedded
@@ -254,13 +254,3 @@ async function removeBrokerObjects(): Promise<void> {
   await connection.close().catch(() => undefined);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

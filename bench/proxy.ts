@@ -1,12 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { fixedRate } from './support/fixed-rate.ts';
+import { freePort } from '../platform/free-port.ts';
 
 /**
  * `npm run bench:proxy` — issue 3's benchmark. One static upstream (a child process), one load
@@ -287,16 +287,6 @@ function answers(port: number): Promise<boolean> {
 
 function stop(child: ChildProcess): void {
   if (child.exitCode === null) child.kill('SIGTERM');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function table(rows: string[][]): string {

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { fixedRate } from './support/fixed-rate.ts';
+import { freePort } from '../platform/free-port.ts';
 
 /**
  * `npm run bench:shadow` — issue 7's benchmark. The client's view of the proxy (proxy/main.ts as
@@ -180,16 +180,6 @@ function answers(port: number): Promise<boolean> {
 
 function stop(child: ChildProcess): void {
   if (child.exitCode === null) child.kill('SIGTERM');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function sleep(ms: number): Promise<void> {
