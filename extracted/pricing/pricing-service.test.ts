@@ -8,6 +8,7 @@ import { seedLegacy } from '../../legacy-stub/seed/seed.ts';
 import { startLegacyTestServer, type LegacyTestServer } from '../../legacy-stub/pricing/legacy-test-server.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
 import { startPricingService, type PricingService } from './pricing-service.ts';
+import { startTestPricingService } from './testing/test-pricing-service.ts';
 
 // The acceptance of issue 5, end to end: legacy PostgreSQL → real CDC bridge → RabbitMQ → the
 // pricing service's own store → the same HTTP answers as the legacy's, byte for byte.
@@ -26,27 +27,8 @@ let now = NOW;
 let queue: string;
 let skus: string[];
 
-async function startService(): Promise<PricingService> {
-  return startPricingService({
-    config: {
-      port: 0,
-      host: '127.0.0.1',
-      databaseUrl: pricingDb.url,
-      amqpUrl: fixture.amqpUrl,
-      cdcHealthUrl: `http://127.0.0.1:${bridgeHealth.port}/healthz`,
-      exchange: fixture.names.exchange,
-      streamQueue: fixture.names.streamQueue,
-      serverName: 'legacy',
-      queue,
-      cacheTtlSeconds: 60,
-      poolSize: 4,
-    },
-    logger: fixture.logger,
-    clock: () => now,
-    maxAttempts: 2,
-    retryBackoff: { initialMs: 50, maxMs: 100 },
-    backfillIdleMs: 500,
-  });
+function startService(): Promise<PricingService> {
+  return startTestPricingService({ fixture, databaseUrl: pricingDb.url, queue, bridgeHealthPort: bridgeHealth.port, clock: () => now });
 }
 
 beforeAll(async () => {

@@ -4,7 +4,8 @@ import { CdcBridge } from '../../cdc/bridge.ts';
 import { prepareCapture } from '../../cdc/capture-setup.ts';
 import { startHealthServer } from '../../cdc/health-server.ts';
 import { CdcFixture, eventually } from '../../cdc/testing/cdc-fixture.ts';
-import { startPricingService, type PricingService } from '../../extracted/pricing/pricing-service.ts';
+import type { PricingService } from '../../extracted/pricing/pricing-service.ts';
+import { startTestPricingService } from '../../extracted/pricing/testing/test-pricing-service.ts';
 import { startLegacyTestServer, type LegacyTestServer } from '../../legacy-stub/pricing/legacy-test-server.ts';
 import { seedLegacy } from '../../legacy-stub/seed/seed.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
@@ -38,26 +39,8 @@ beforeAll(async () => {
   legacy = await startLegacyTestServer(fixture.database.url, NOW);
   skus = (await fixture.query<{ sku: string }>('SELECT sku FROM catalog_product_entity ORDER BY entity_id')).map((row) => row.sku);
   pricingDb = await createTestDatabase('shadow_pricing');
-  service = await startPricingService({
-    config: {
-      port: 0,
-      host: '127.0.0.1',
-      databaseUrl: pricingDb.url,
-      amqpUrl: fixture.amqpUrl,
-      cdcHealthUrl: `http://127.0.0.1:${bridgeHealth.port}/healthz`,
-      exchange: fixture.names.exchange,
-      streamQueue: fixture.names.streamQueue,
-      serverName: 'legacy',
-      queue,
-      cacheTtlSeconds: 60,
-      poolSize: 4,
-    },
-    logger: fixture.logger,
-    clock: () => NOW,
-    maxAttempts: 2,
-    retryBackoff: { initialMs: 50, maxMs: 100 },
-    backfillIdleMs: 500,
-  });
+  service = await startTestPricingService({ fixture, databaseUrl: pricingDb.url, queue, bridgeHealthPort: bridgeHealth.port, clock: () => NOW });
+
   await eventually(async () => (await fetch(`${service.url}/readyz`)).status === 200, 60_000, 'the pricing service to catch up');
   proxy = await startProxy(
     routesFor({ legacy: legacy.baseUrl, pricing: service.url }, '  - id: final-price\n    match: { method: GET, path: "/rest/V1/products/:sku/final-price" }\n    mode: shadow\n    target: pricing\n    shadow: { lsnWaitMs: 3000 }\n'),
