@@ -7,9 +7,7 @@ import amqp from 'amqplib';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { buildChangeEvent, type RelationInfo } from '../../cdc/events/change-event.ts';
-import { TypeOid } from '../../cdc/events/value-mapping.ts';
-import { Lsn } from '../../cdc/offsets/lsn.ts';
+import { publishProductHistory } from '../../cdc/testing/history-stream.ts';
 
 // extracted/pim/main.ts as the stack launcher starts it: env in, JSON logs out, SIGTERM to stop.
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
@@ -86,47 +84,10 @@ describe('the PIM process stopped during its first fill', () => {
   const total = 4000;
   let fillDatabase: TestDatabase;
 
-  const productRelation: RelationInfo = {
-    schema: 'public',
-    table: 'catalog_product_entity',
-    columns: [
-      { name: 'entity_id', typeOid: TypeOid.int4, typeMod: -1 },
-      { name: 'sku', typeOid: TypeOid.varchar, typeMod: -1 },
-      { name: 'type_id', typeOid: TypeOid.varchar, typeMod: -1 },
-      { name: 'attribute_set_id', typeOid: TypeOid.int4, typeMod: -1 },
-      { name: 'has_options', typeOid: TypeOid.int4, typeMod: -1 },
-      { name: 'required_options', typeOid: TypeOid.int4, typeMod: -1 },
-      { name: 'created_at', typeOid: TypeOid.timestamp, typeMod: -1 },
-      { name: 'updated_at', typeOid: TypeOid.timestamp, typeMod: -1 },
-    ],
-    keyColumns: ['entity_id'],
-  };
-
   beforeAll(async () => {
     fillDatabase = await createTestDatabase('pim_fill');
     // A history stream as the bridge leaves it: product inserts, one transaction each.
-    const connection = await amqp.connect(inject('amqpUrl'));
-    const channel = await connection.createConfirmChannel();
-    await channel.assertExchange(fill.exchange, 'topic', { durable: true });
-    await channel.assertQueue(fill.stream, { durable: true, arguments: { 'x-queue-type': 'stream' } });
-    await channel.bindQueue(fill.stream, fill.exchange, '#');
-    for (let id = 1; id <= total; id += 1) {
-      const commitLsn = Lsn.parse(`0/${(0x100000 + id * 0x100).toString(16).toUpperCase()}`);
-      const row = { entity_id: String(id), sku: `FILL-${id}`, type_id: 'simple', attribute_set_id: '4', has_options: '0', required_options: '0', created_at: '2024-01-01 00:00:00', updated_at: '2024-01-01 00:00:00' };
-      const event = buildChangeEvent(
-        { op: 'c', relation: productRelation, oldTuple: null, newTuple: row, lsn: commitLsn, position: 0, dataCollectionOrder: 1 },
-        { xid: 1000 + id, commitLsn, commitTimeMs: Date.now() },
-        { serverName: 'legacy', database: 'legacy', transactionMetadata: false, now: Date.now },
-      );
-      channel.publish(fill.exchange, event.routingKey, event.body, {
-        persistent: true,
-        contentType: 'application/json',
-        messageId: event.messageId,
-        headers: { table: 'public.catalog_product_entity', op: 'c', key: JSON.stringify(event.key), commit_lsn: commitLsn.toString(), position: 0 },
-      });
-    }
-    await channel.waitForConfirms();
-    await connection.close();
+    await publishProductHistory({ amqpUrl: inject('amqpUrl'), exchange: fill.exchange, stream: fill.stream, count: total });
   });
 
   afterAll(async () => {

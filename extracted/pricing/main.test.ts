@@ -7,9 +7,7 @@ import amqp from 'amqplib';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { buildChangeEvent, type RelationInfo } from '../../cdc/events/change-event.ts';
-import { TypeOid } from '../../cdc/events/value-mapping.ts';
-import { Lsn } from '../../cdc/offsets/lsn.ts';
+import { publishProductHistory } from '../../cdc/testing/history-stream.ts';
 
 // extracted/pricing/main.ts as the stack launcher runs it: `node --import tsx`, configured by environment only.
 
@@ -50,39 +48,9 @@ async function listeningPort(process_: ReturnType<typeof run>): Promise<number> 
   }
 }
 
-const productRelation: RelationInfo = {
-  schema: 'public',
-  table: 'catalog_product_entity',
-  columns: [
-    { name: 'entity_id', typeOid: TypeOid.int4, typeMod: -1 },
-    { name: 'sku', typeOid: TypeOid.text, typeMod: -1 },
-  ],
-  keyColumns: ['entity_id'],
-};
-
 /** A history stream as the bridge leaves it: `count` product inserts, one transaction each. */
-async function publishHistory(count: number): Promise<void> {
-  const connection = await amqp.connect(inject('amqpUrl'));
-  const channel = await connection.createConfirmChannel();
-  await channel.assertExchange(fill.exchange, 'topic', { durable: true });
-  await channel.assertQueue(fill.stream, { durable: true, arguments: { 'x-queue-type': 'stream' } });
-  await channel.bindQueue(fill.stream, fill.exchange, '#');
-  for (let id = 1; id <= count; id += 1) {
-    const commitLsn = Lsn.parse(`0/${(0x100000 + id * 0x100).toString(16).toUpperCase()}`);
-    const event = buildChangeEvent(
-      { op: 'c', relation: productRelation, oldTuple: null, newTuple: { entity_id: String(id), sku: `FILL-${id}` }, lsn: commitLsn, position: 0, dataCollectionOrder: 1 },
-      { xid: 1000 + id, commitLsn, commitTimeMs: Date.now() },
-      { serverName: 'legacy', database: 'legacy', transactionMetadata: false, now: Date.now },
-    );
-    channel.publish(fill.exchange, event.routingKey, event.body, {
-      persistent: true,
-      contentType: 'application/json',
-      messageId: event.messageId,
-      headers: { table: 'public.catalog_product_entity', op: 'c', key: JSON.stringify(event.key), commit_lsn: commitLsn.toString(), position: 0 },
-    });
-  }
-  await channel.waitForConfirms();
-  await connection.close();
+function publishHistory(count: number): Promise<void> {
+  return publishProductHistory({ amqpUrl: inject('amqpUrl'), exchange: fill.exchange, stream: fill.stream, count });
 }
 
 async function productCount(url: string): Promise<number> {
