@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/**
+ * The contract of incremental snapshots between the bridge, the services and the CLI — the one
+ * place all three read, so that a request written by one is understood by the others.
+ *
+ * A snapshot is requested by a row in the legacy database's signal table (`SIGNAL_TABLE`), which
+ * is captured like the catalog: the request is then ordered in the WAL with every change around
+ * it (Debezium's "source" signal channel, DBLog's watermark table). Whoever can write to the
+ * legacy database (the CLI) inserts the row itself; a service, which must never touch the legacy
+ * database, publishes the same request to the AMQP queue `SIGNAL_QUEUE` and the bridge inserts it.
+ *
+ * The bridge reads each table in primary-key chunks between a low and a high watermark
+ * (`pg_logical_emit_message` with `WATERMARK_PREFIX`), drops every row that a streamed change
+ * touched inside the window and publishes the rest as `op: "r"` events with
+ * `source.snapshot: "incremental"`, positioned at the high watermark's LSN (commit_lsn header =
+ * high watermark, position = the row's index in the chunk) so the consumer kit's position guard
+ * orders them correctly against streamed changes. Snapshot events and control messages go only to
+ * the target's queue, through the default exchange (routing key = queue name), never to the topic
+ * exchange or the history stream.
+ */
+
+/** Signal table in the legacy database (schema public). Added to the publication. */
+export const SIGNAL_TABLE = 'strangler_cdc_signal';
+/** The bridge's own bookkeeping of snapshots (progress, resume point); not captured. */
+export const SNAPSHOT_STATE_TABLE = 'strangler_cdc_snapshot';
+/** Durable queue through which processes without legacy-database access request snapshots. */
+export const SIGNAL_QUEUE = 'legacy.cdc.signals';
+/** Prefix of the logical decoding messages that carry the watermarks. */
+export const WATERMARK_PREFIX = 'strangler.snapshot';
+/** AMQP header naming the snapshot an event or control message belongs to. */
+export const SNAPSHOT_ID_HEADER = 'x-strangler-snapshot';
+/** AMQP header that marks a control message (not a change event): its value is the kind. */
+export const CONTROL_HEADER = 'x-strangler-control';
+
+/**
+ * The queue a target name means: a bare service name (`pim`) is its CDC queue (`pim.cdc`); a name
+ * that already contains a dot is taken as a queue name.
+ */
+export function targetQueue(target: string): string {
+  return target.includes('.') ? target : `${target}.cdc`;
+}
+
+const tableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'a table name or schema.table');
+
+/** A request, as a signal row's `data` column and as a message body on `SIGNAL_QUEUE`. */
+export const SnapshotRequestSchema = z.object({
+  /** Chosen by the requester (a UUID), so a request sent twice is executed once. */
+  id: z.string().min(1).max(100),
+  type: z.literal('execute-snapshot'),
+  /** Queue or service name (see `targetQueue`). */
+  target: z.string().min(1),
+  tables: z.array(tableName).min(1),
+  /** SQL condition applied to every table's chunks (e.g. `entity_id IN (1,2,3)`). */
+  where: z.string().min(1).optional(),
+  /**
+   * Only these primary keys (one object per row, e.g. `{ "value_id": 42 }`), for targeted repair.
+   * A requested key that no longer exists is published as a delete (`op: "d"`, `before` = the
+   * key), so a repair also removes rows the legacy no longer has.
+   */
+  keys: z.array(z.record(z.string(), z.union([z.string(), z.number()]))).min(1).optional(),
+  /** Rows per chunk; the bridge's default when absent. */
+  chunkSize: z.number().int().positive().max(100_000).optional(),
+});
+export type SnapshotRequest = z.infer<typeof SnapshotRequestSchema>;
+
+export const StopSnapshotSchema = z.object({
+  id: z.string().min(1).max(100),
+  type: z.literal('stop-snapshot'),
+  /** The snapshot to cancel. */
+  snapshotId: z.string().min(1),
+});
+export type StopSnapshot = z.infer<typeof StopSnapshotSchema>;
+
+export const SignalSchema = z.discriminatedUnion('type', [SnapshotRequestSchema, StopSnapshotSchema]);
+export type Signal = z.infer<typeof SignalSchema>;
+
+export const SnapshotStateSchema = z.enum(['pending', 'running', 'completed', 'cancelled', 'failed']);
+export type SnapshotState = z.infer<typeof SnapshotStateSchema>;
+
+/** Progress as reported in control messages, `strangler cdc status` and the bridge's /healthz. */
+export const SnapshotProgressSchema = z.object({
+  snapshotId: z.string(),
+  target: z.string(),
+  state: SnapshotStateSchema,
+  tables: z.array(
+    z.object({
+      table: z.string(),
+      rowsEmitted: z.number().int().nonnegative(),
+      /** pg_class.reltuples at the start: an estimate, for the ETA. */
+      rowsEstimated: z.number().int().nonnegative(),
+      done: z.boolean(),
+    }),
+  ),
+  rowsEmitted: z.number().int().nonnegative(),
+  rowsPerSecond: z.number().nonnegative(),
+  etaSeconds: z.number().nonnegative().nullable(),
+  error: z.string().optional(),
+});
+export type SnapshotProgress = z.infer<typeof SnapshotProgressSchema>;
+
+/**
+ * Control messages the bridge publishes to the target's queue, in order with the snapshot's
+ * events (same route): `progress` after chunks (at most about once a second), then exactly one of
+ * `completed`, `cancelled` or `failed` after the last event. AMQP `type` is
+ * `strangler.snapshot.<kind>`, header `CONTROL_HEADER` = `snapshot.<kind>`, body = SnapshotProgress.
+ * The consumer kit hands them to `onControl`, never to the change handler or the dead-letter queue.
+ */
+export const ControlKindSchema = z.enum(['progress', 'completed', 'cancelled', 'failed']);
+export type ControlKind = z.infer<typeof ControlKindSchema>;
