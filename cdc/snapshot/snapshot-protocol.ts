@@ -32,6 +32,24 @@ export const WATERMARK_PREFIX = 'strangler.snapshot';
 export const SNAPSHOT_ID_HEADER = 'x-strangler-snapshot';
 /** AMQP header that marks a control message (not a change event): its value is the kind. */
 export const CONTROL_HEADER = 'x-strangler-control';
+/**
+ * Snapshot events travel in batches: one AMQP message carries up to a few hundred rows of one
+ * chunk of one table. One message per row would cap seeding at the broker's per-message cost
+ * (about 30 µs of CPU each here: 1.8 M catalog rows would take a minute in publishing alone);
+ * live changes stay one per message. A batch message has this header (value: the number of
+ * rows), `content_type` `application/vnd.strangler.cdc-batch+json`, routing key = the target
+ * queue, headers `table`, `commit_lsn` (the high watermark) and `position` (the first row's index;
+ * row i has index position + i), `message_id` `<server>:<commit_lsn>:<position>` (stable when a
+ * chunk is published again), and a JSON array body of `SnapshotBatchItem`s in primary-key order.
+ * The consumer kit unpacks it into one ReceivedChange per row.
+ */
+export const BATCH_HEADER = 'x-strangler-batch';
+export const BATCH_CONTENT_TYPE = 'application/vnd.strangler.cdc-batch+json';
+/** One row of a batch: Debezium's message key (the primary key) and value (the envelope). */
+export interface SnapshotBatchItem {
+  key: Record<string, unknown>;
+  value: Record<string, unknown>;
+}
 
 /**
  * The queue a target name means: a bare service name (`pim`) is its CDC queue (`pim.cdc`); a name
