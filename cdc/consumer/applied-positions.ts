@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { Lsn } from '../offsets/lsn.ts';
-import type { ReceivedChange } from './received-change.ts';
+import { comparePositions, type ReceivedChange } from './received-change.ts';
 
 type Queryable = pg.ClientBase | pg.Pool;
 
@@ -53,6 +53,60 @@ export class AppliedPositions {
       [change.table, rowKey, change.position.commitLsn.toString(), change.position.index],
     );
     return rowCount === 1;
+  }
+
+  /**
+   * `claim` for many changes in one round trip (a snapshot batch, a fill): returns, per change,
+   * whether it is newer than everything applied to its row — and records those positions. Within
+   * the batch, only the newest change of a row can be fresh. A truncate in the batch makes it
+   * fall back to one `claim` per change, in order (a truncate changes what follows it).
+   */
+  async claimMany(client: pg.ClientBase, changes: readonly ReceivedChange[]): Promise<boolean[]> {
+    const fresh = new Array<boolean>(changes.length).fill(false);
+    if (changes.some((change) => change.event.op === 't')) {
+      for (let i = 0; i < changes.length; i += 1) fresh[i] = await this.claim(client, changes[i]!);
+      return fresh;
+    }
+    // The newest change per row; ON CONFLICT cannot touch one row twice in one statement.
+    const newest = new Map<string, number>();
+    const keys: string[] = [];
+    for (let i = 0; i < changes.length; i += 1) {
+      const change = changes[i]!;
+      const key = rowKeyOf(change);
+      keys.push(key);
+      const id = `${change.table}\u0000${key}`;
+      const seen = newest.get(id);
+      if (seen === undefined || comparePositions(change.position, changes[seen]!.position) > 0) newest.set(id, i);
+    }
+    const chosen = [...newest.values()];
+    const { rows } = await client.query<{ source_table: string; row_key: string }>(
+      `INSERT INTO ${this.tableName} AS applied (source_table, row_key, commit_lsn, position)
+       SELECT c.source_table, c.row_key, c.commit_lsn, c.position
+         FROM unnest($1::text[], $2::text[], $3::pg_lsn[], $4::int[]) AS c(source_table, row_key, commit_lsn, position)
+        WHERE NOT EXISTS (
+          SELECT 1 FROM ${this.tableName} t
+           WHERE t.source_table = c.source_table AND t.row_key = '' AND (t.commit_lsn, t.position) >= (c.commit_lsn, c.position))
+       ON CONFLICT (source_table, row_key) DO UPDATE
+          SET commit_lsn = EXCLUDED.commit_lsn, position = EXCLUDED.position, applied_at = now()
+        WHERE (applied.commit_lsn, applied.position) < (EXCLUDED.commit_lsn, EXCLUDED.position)
+       RETURNING source_table, row_key`,
+      [
+        chosen.map((i) => changes[i]!.table),
+        chosen.map((i) => keys[i]!),
+        chosen.map((i) => changes[i]!.position.commitLsn.toString()),
+        chosen.map((i) => changes[i]!.position.index),
+      ],
+    );
+    for (const row of rows) {
+      const i = newest.get(`${row.source_table}\u0000${row.row_key}`);
+      if (i !== undefined) fresh[i] = true;
+    }
+    return fresh;
+  }
+
+  /** Forgets every applied position (the service's store is being emptied, to be seeded again). */
+  async clear(db: Queryable): Promise<void> {
+    await db.query(`TRUNCATE ${this.tableName}`);
   }
 
   /**

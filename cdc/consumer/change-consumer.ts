@@ -5,7 +5,17 @@ import { StranglerError, messageOf } from '../../platform/errors.ts';
 import { routingKeyOf } from '../events/change-event.ts';
 import { parseCaptureTable } from '../capture-table.ts';
 import type { Lsn } from '../offsets/lsn.ts';
-import { ATTEMPT_HEADER, comparePositions, parseReceivedChange, type ChangePosition, type ReceivedChange } from './received-change.ts';
+import {
+  ATTEMPT_HEADER,
+  comparePositions,
+  messageKindOf,
+  parseReceivedBatch,
+  parseReceivedChange,
+  parseReceivedControl,
+  type ChangePosition,
+  type ReceivedChange,
+} from './received-change.ts';
+import type { ControlKind, SnapshotProgress } from '../snapshot/snapshot-protocol.ts';
 
 export interface ChangeConsumerOptions {
   amqpUrl: string;
@@ -13,8 +23,25 @@ export interface ChangeConsumerOptions {
   queue: string;
   /** Source tables the service needs (`name` or `schema.name`); each becomes a binding. */
   tables: string[];
-  /** Called for each change, one at a time, in delivery order. Resolve only after your transaction committed. */
-  handler: (change: ReceivedChange) => Promise<void>;
+  /**
+   * Called for each change, one at a time, in delivery order. Resolve only after your transaction
+   * committed. Give this, `batchHandler`, or both.
+   */
+  handler?: (change: ReceivedChange) => Promise<void>;
+  /**
+   * Called with every row of a snapshot batch message at once (and, when `handler` is absent,
+   * with each single change as a batch of one): apply them in ONE transaction — with
+   * `AppliedPositions.claimMany` — and resolve after it committed. Without it, a batch's rows go
+   * to `handler` one by one. A batch that fails is retried, and dead-lettered, as a whole message.
+   */
+  batchHandler?: (changes: readonly ReceivedChange[]) => Promise<void>;
+  /**
+   * Called for a snapshot's control message (`progress`, `completed`, `cancelled`, `failed`), in
+   * queue order with the snapshot's rows. Control messages never reach the change handlers or the
+   * dead-letter queue; one that `onControl` fails on is put back in the queue (after a pause) so
+   * that a `completed` is never lost, and one that is not valid is logged and dropped.
+   */
+  onControl?: (kind: ControlKind, progress: SnapshotProgress) => Promise<void> | void;
   logger: Logger;
   /** Default `legacy.cdc`. */
   exchange?: string;
@@ -63,9 +90,10 @@ export class ChangeConsumer {
   private readonly maxAttempts: number;
   private readonly backoff: { initialMs: number; maxMs: number };
   private stopped = false;
-  private counters = { handled: 0, retried: 0, deadLettered: 0 };
+  private counters = { handled: 0, retried: 0, deadLettered: 0, controls: 0 };
 
   private constructor(private readonly options: ChangeConsumerOptions) {
+    if (!options.handler && !options.batchHandler) throw new TypeError('ChangeConsumer needs a handler or a batchHandler');
     this.log = options.logger.child({ component: 'cdc-consumer', queue: options.queue });
     this.exchange = options.exchange ?? 'legacy.cdc';
     this.maxAttempts = options.maxAttempts ?? 5;
@@ -104,7 +132,8 @@ export class ChangeConsumer {
     return this.applied?.position.commitLsn ?? null;
   }
 
-  get stats(): Readonly<{ handled: number; retried: number; deadLettered: number }> {
+  /** `handled` counts changes (rows), `retried` and `deadLettered` messages, `controls` control messages. */
+  get stats(): Readonly<{ handled: number; retried: number; deadLettered: number; controls: number }> {
     return { ...this.counters };
   }
 
@@ -138,24 +167,67 @@ export class ChangeConsumer {
   private async handle(message: ConsumeMessage): Promise<void> {
     const channel = this.channel;
     if (!channel || this.stopped) return;
-    let change: ReceivedChange;
+    const kind = messageKindOf(message);
+    if (kind === 'control') {
+      await this.handleControl(message);
+      return;
+    }
+    let changes: readonly ReceivedChange[];
     try {
-      change = parseReceivedChange(message);
+      changes = kind === 'batch' ? parseReceivedBatch(message) : [parseReceivedChange(message)];
     } catch (error) {
       await this.deadLetter(message, error, 1);
       return;
     }
+    const attempt = changes[0]?.attempt ?? 1;
     try {
-      await this.options.handler(change);
+      await this.apply(changes, kind);
     } catch (error) {
-      if (change.attempt >= this.maxAttempts) await this.deadLetter(message, error, change.attempt);
-      else await this.retry(message, error, change.attempt);
+      // A batch is retried as a whole: its rows that did commit come back as duplicates, which
+      // the position guard skips.
+      if (attempt >= this.maxAttempts) await this.deadLetter(message, error, attempt);
+      else await this.retry(message, error, attempt);
       return;
     }
     channel.ack(message);
-    this.counters.handled += 1;
-    const mark = { position: change.position, commitTimeMs: change.event.source.ts_ms };
-    if (!this.applied || comparePositions(mark.position, this.applied.position) > 0) this.applied = mark;
+    this.counters.handled += changes.length;
+    for (const change of changes) {
+      const mark = { position: change.position, commitTimeMs: change.event.source.ts_ms };
+      if (!this.applied || comparePositions(mark.position, this.applied.position) > 0) this.applied = mark;
+    }
+  }
+
+  private async apply(changes: readonly ReceivedChange[], kind: 'change' | 'batch'): Promise<void> {
+    const { handler, batchHandler } = this.options;
+    if (changes.length === 0) return;
+    if (batchHandler && (kind === 'batch' || !handler)) {
+      await batchHandler(changes);
+      return;
+    }
+    for (const change of changes) await handler!(change);
+  }
+
+  private async handleControl(message: ConsumeMessage): Promise<void> {
+    const channel = this.channel!;
+    let control: ReturnType<typeof parseReceivedControl>;
+    try {
+      control = parseReceivedControl(message);
+    } catch (error) {
+      this.log.warn({ err: error, messageId: message.properties.messageId }, 'an invalid snapshot control message; dropped');
+      channel.ack(message);
+      return;
+    }
+    try {
+      await this.options.onControl?.(control.kind, control.progress);
+    } catch (error) {
+      const pauseMs = this.backoff.initialMs;
+      this.log.warn({ err: error, kind: control.kind, snapshotId: control.progress.snapshotId, retryInMs: pauseMs }, 'onControl failed; the control message goes back to the queue');
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      if (!this.stopped) channel.nack(message, false, true);
+      return;
+    }
+    channel.ack(message);
+    this.counters.controls += 1;
   }
 
   private async retry(message: ConsumeMessage, error: unknown, attempt: number): Promise<void> {

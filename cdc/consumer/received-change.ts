@@ -2,6 +2,15 @@ import type { ConsumeMessage } from 'amqplib';
 import { changeEventSchema, type ChangeEvent, type Row } from '../events/change-event.ts';
 import { CdcErrors } from '../errors.ts';
 import { Lsn } from '../offsets/lsn.ts';
+import {
+  BATCH_CONTENT_TYPE,
+  BATCH_HEADER,
+  CONTROL_HEADER,
+  ControlKindSchema,
+  SnapshotProgressSchema,
+  type ControlKind,
+  type SnapshotProgress,
+} from '../snapshot/snapshot-protocol.ts';
 
 /**
  * Where a change sits in the source's history: its transaction's commit LSN, then its position in
@@ -34,20 +43,92 @@ export interface ReceivedChange {
 
 export const ATTEMPT_HEADER = 'x-cdc-attempt';
 
-/** Parses and validates one AMQP message; throws CDC_MESSAGE_INVALID with the failing field. */
-export function parseReceivedChange(message: ConsumeMessage): ReceivedChange {
-  let json: unknown;
+/** What kind of message the kit holds: one change, a snapshot batch of rows, or a control message. */
+export type MessageKind = 'change' | 'batch' | 'control';
+
+export function messageKindOf(message: ConsumeMessage): MessageKind {
+  const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+  if (headers[CONTROL_HEADER] !== undefined) return 'control';
+  if (headers[BATCH_HEADER] !== undefined || message.properties.contentType === BATCH_CONTENT_TYPE) return 'batch';
+  return 'change';
+}
+
+/** A snapshot's control message (snapshot-protocol.ts): `progress`, `completed`, `cancelled` or `failed`. */
+export interface ReceivedControl {
+  kind: ControlKind;
+  progress: SnapshotProgress;
+}
+
+/** Parses a control message (header `x-strangler-control: snapshot.<kind>`, body SnapshotProgress). */
+export function parseReceivedControl(message: ConsumeMessage): ReceivedControl {
+  const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+  const raw = String(headers[CONTROL_HEADER] ?? '');
+  const kind = ControlKindSchema.safeParse(raw.startsWith('snapshot.') ? raw.slice('snapshot.'.length) : raw);
+  if (!kind.success) throw CdcErrors.messageInvalid(`${CONTROL_HEADER} ${JSON.stringify(raw)} is not snapshot.<progress|completed|cancelled|failed>`);
+  const progress = SnapshotProgressSchema.safeParse(parseJson(message));
+  if (!progress.success) {
+    const issue = progress.error.issues[0];
+    throw CdcErrors.messageInvalid(`control ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`, progress.error);
+  }
+  return Object.freeze({ kind: kind.data, progress: progress.data });
+}
+
+/**
+ * Unpacks a snapshot batch message (snapshot-protocol.ts, BATCH_HEADER): a JSON array of
+ * `{ key, value }` in primary-key order, row i positioned at (commit_lsn, position + i), with
+ * message id `<server>:<commit_lsn>:<position + i>` — the id the row would have had alone. Every
+ * row is validated like a single change; one invalid row makes the whole message invalid.
+ */
+export function parseReceivedBatch(message: ConsumeMessage): ReceivedChange[] {
+  const json = parseJson(message);
+  if (!Array.isArray(json)) throw CdcErrors.messageInvalid('a batch body is not a JSON array');
+  const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+  const messageId = typeof message.properties.messageId === 'string' ? message.properties.messageId : '';
+  const first = positionOf(headers, messageId);
+  if (!first) throw CdcErrors.messageInvalid(`batch ${JSON.stringify(messageId)} carries no commit LSN and position`);
+  const server = messageId.includes(':') ? messageId.slice(0, messageId.indexOf(':')) : 'legacy';
+  const lsnText = first.commitLsn.toString();
+  const attempt = attemptOf(headers);
+  return json.map((item: unknown, i) => {
+    if (typeof item !== 'object' || item === null || !('value' in item)) throw CdcErrors.messageInvalid(`batch row ${i}: not { key, value }`);
+    const event = parseEvent((item as { value: unknown }).value, `row ${i}.`);
+    const key = (item as { key?: unknown }).key;
+    return Object.freeze({
+      event,
+      table: `${event.source.schema}.${event.source.table}`,
+      key: typeof key === 'object' && key !== null ? (key as Row) : null,
+      messageId: `${server}:${lsnText}:${first.index + i}`,
+      position: { commitLsn: first.commitLsn, index: first.index + i },
+      attempt,
+    });
+  });
+}
+
+function parseJson(message: ConsumeMessage): unknown {
   try {
-    json = JSON.parse(message.content.toString('utf8'));
+    return JSON.parse(message.content.toString('utf8'));
   } catch (error) {
     throw CdcErrors.messageInvalid('the body is not JSON', error);
   }
+}
+
+function parseEvent(json: unknown, where = ''): ChangeEvent {
   const parsed = changeEventSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw CdcErrors.messageInvalid(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`, parsed.error);
+    throw CdcErrors.messageInvalid(`${where}${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`, parsed.error);
   }
-  const event = parsed.data as ChangeEvent;
+  return parsed.data as ChangeEvent;
+}
+
+function attemptOf(headers: Record<string, unknown>): number {
+  const attempt = Number(headers[ATTEMPT_HEADER] ?? 1);
+  return Number.isInteger(attempt) && attempt > 0 ? attempt : 1;
+}
+
+/** Parses and validates one AMQP message; throws CDC_MESSAGE_INVALID with the failing field. */
+export function parseReceivedChange(message: ConsumeMessage): ReceivedChange {
+  const event = parseEvent(parseJson(message));
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
   const messageId = typeof message.properties.messageId === 'string' ? message.properties.messageId : '';
   const position = positionOf(headers, messageId);
@@ -60,14 +141,13 @@ export function parseReceivedChange(message: ConsumeMessage): ReceivedChange {
       throw CdcErrors.messageInvalid('the key header is not JSON', error);
     }
   }
-  const attempt = Number(headers[ATTEMPT_HEADER] ?? 1);
   return Object.freeze({
     event,
     table: `${event.source.schema}.${event.source.table}`,
     key,
     messageId,
     position,
-    attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
+    attempt: attemptOf(headers),
   });
 }
 
