@@ -8,6 +8,8 @@ import {
   parseCaptureTable,
   type CaptureTable,
 } from './capture-table.ts';
+import { SIGNAL_TABLE } from './snapshot/snapshot-protocol.ts';
+import { ensureSnapshotTables } from './snapshot/snapshot-tables.ts';
 
 export interface PrepareCaptureOptions {
   databaseUrl: string;
@@ -24,7 +26,8 @@ export interface PrepareCaptureOptions {
 }
 
 /**
- * Creates the publication and then the pgoutput replication slot when they are missing and
+ * Creates the snapshot signal and bookkeeping tables (cdc/snapshot/snapshot-tables.ts), then the
+ * publication (captured tables + the signal table) and then the pgoutput replication slot when they are missing and
  * reuses them when present. The launcher calls it after the schema migration and before the
  * seed, so that every row ever written is retained for the stream.
  *
@@ -51,7 +54,12 @@ export async function prepareCapture(options: PrepareCaptureOptions): Promise<vo
     // Before anything changes: a slot of this name in another database is refused, not reused.
     await existingSlot(client, slot);
     if (options.replicaIdentityFull ?? true) await setReplicaIdentityFull(client, tables, log);
-    await ensurePublication(client, publication, tables, log);
+    // Incremental snapshots: the signal table is published like the catalog (a request is
+    // ordered in the WAL with the changes around it); the bookkeeping table is not.
+    await ensureSnapshotTables(client);
+    const signalTable = { schema: 'public', name: SIGNAL_TABLE };
+    const published = tables.some((table) => table.schema === 'public' && table.name === SIGNAL_TABLE) ? tables : [...tables, signalTable];
+    await ensurePublication(client, publication, published, log);
     await ensureSlot(client, slot, log);
   } catch (error) {
     throw classifyDatabaseError(options.databaseUrl, error) ?? error;
