@@ -1,5 +1,5 @@
 import amqp from 'amqplib';
-import type { ChannelModel, ConfirmChannel, Channel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Channel, Options } from 'amqplib';
 import type { Logger } from '../../platform/logger.ts';
 import type { PublishableEvent } from '../events/change-event.ts';
 import { CdcErrors, classifyBrokerError } from '../errors.ts';
@@ -147,6 +147,20 @@ export class Publisher {
         else onConfirm();
       },
     );
+  }
+
+  /**
+   * Publishes a prepared message to `exchange` ('' is the default exchange: routing key = queue
+   * name) on the same confirm channel: snapshot batches and control messages (cdc/snapshot/),
+   * which go straight to one target queue. Same confirm, backpressure and failure handling as
+   * `publish`; on one channel RabbitMQ keeps them in order with the events around them.
+   */
+  publishRaw(exchange: string, routingKey: string, body: Buffer, properties: Options.Publish, onConfirm: () => void): boolean {
+    if (this.failed) throw CdcErrors.brokerConnectionLost(new Error('the publisher already failed'));
+    return this.channel.publish(exchange, routingKey, body, properties, (error: unknown) => {
+      if (error) this.fail(error instanceof Error ? error : CdcErrors.brokerNack(String(properties.messageId)));
+      else onConfirm();
+    });
   }
 
   drained(): Promise<void> {
