@@ -7,14 +7,14 @@ import amqp from 'amqplib';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { publishProductHistory } from '../../cdc/testing/history-stream.ts';
+import { publishProductSnapshot, publishSnapshotControl } from '../../cdc/consumer/testing/snapshot-publisher.ts';
 
 // extracted/pricing/main.ts as the stack launcher runs it: `node --import tsx`, configured by environment only.
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
 const suffix = randomBytes(4).toString('hex');
 const queue = `pricing.cdc.main.${suffix}`;
-const fill = { exchange: `test.pricing.fill.${suffix}`, stream: `test.pricing.fill.log.${suffix}`, queue: `pricing.cdc.fill.${suffix}` };
+const fill = { exchange: `test.pricing.fill.${suffix}`, queue: `pricing.cdc.fill.${suffix}` };
 let db: TestDatabase;
 let fillDb: TestDatabase | undefined;
 
@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   const connection = await amqp.connect(inject('amqpUrl'));
-  for (const name of [queue, `${queue}.retry`, `${queue}.dead`, fill.stream, fill.queue, `${fill.queue}.retry`, `${fill.queue}.dead`]) {
+  for (const name of [queue, `${queue}.retry`, `${queue}.dead`, fill.queue, `${fill.queue}.retry`, `${fill.queue}.dead`]) {
     const channel = await connection.createChannel();
     channel.on('error', () => undefined);
     await channel.deleteQueue(name).catch(() => undefined);
@@ -48,9 +48,26 @@ async function listeningPort(process_: ReturnType<typeof run>): Promise<number> 
   }
 }
 
-/** A history stream as the bridge leaves it: `count` product inserts, one transaction each. */
-function publishHistory(count: number): Promise<void> {
-  return publishProductHistory({ amqpUrl: inject('amqpUrl'), exchange: fill.exchange, stream: fill.stream, count });
+/** The snapshot id the service recorded before requesting its seed (cdc_seed), once it is there. */
+async function seedSnapshotId(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const row = await client.query<{ snapshot_id: string }>('SELECT snapshot_id FROM cdc_seed').then((result) => result.rows[0], () => undefined);
+      if (row?.snapshot_id) return row.snapshot_id;
+      if (Date.now() > deadline) throw new Error('no snapshot requested');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function readyz(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
 async function productCount(url: string): Promise<number> {
@@ -98,13 +115,12 @@ describe('the pricing service process', () => {
     expect(health.status).toBe(200);
     expect(health.headers.get('x-data-lsn')).toBe('0/0');
     expect(await health.json()).toMatchObject({ status: 'ok', appliedLsn: null, bridge: { reachable: false } });
-    // An empty stream and an empty queue: nothing to catch up with.
-    let ready = 0;
-    for (let i = 0; i < 100 && ready !== 200; i += 1) {
-      ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
-      if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(ready).toBe(200);
+    // An empty store asks for a snapshot and is not ready until it has been applied (no bridge runs here).
+    const id = await seedSnapshotId(db.url);
+    expect(await readyz(port)).toEqual({
+      status: 503,
+      body: expect.objectContaining({ ready: false, status: 'seeding', snapshot: { id, rowsEmitted: 0, rowsEstimated: null, percent: null, etaSeconds: null } }),
+    });
     process_.child.kill('SIGTERM');
     expect(await process_.exited).toBe(0);
   });
@@ -128,46 +144,53 @@ describe('the pricing service process', () => {
     expect(process_.output()).toContain('PRICING_DATABASE_URL is not set');
   });
 
-  it('when SIGTERM arrives during the initial fill from the history stream, then it exits 0 within 3 s and the next start completes the fill', async () => {
+  it('when SIGTERM arrives while seeding, then it exits 0 within 3 s, and the next start follows the same snapshot to ready', async () => {
     const total = 6000;
-    await publishHistory(total);
+    const amqpUrl = inject('amqpUrl');
     fillDb = await createTestDatabase('pricing_fill');
     const env = {
       PRICING_DATABASE_URL: fillDb.url,
       PRICING_PORT: '0',
-      AMQP_URL: inject('amqpUrl'),
+      AMQP_URL: amqpUrl,
       CDC_EXCHANGE: fill.exchange,
-      CDC_STREAM: fill.stream,
       PRICING_QUEUE: fill.queue,
       CDC_PORT: '9',
       LOG_LEVEL: 'info',
     };
     const first = run(env);
-    await listeningPort(first);
-    // Mid-fill: some batches committed, not all.
+    const firstPort = await listeningPort(first);
+    const snapshotId = await seedSnapshotId(fillDb.url);
+    // The bridge's part, by hand: the rows of the snapshot in batches, progress after the first half.
+    await publishProductSnapshot({ amqpUrl, queue: fill.queue, snapshotId, from: 1, to: total / 2 });
+    await publishSnapshotControl({ amqpUrl, queue: fill.queue, kind: 'progress', snapshotId, rowsEmitted: total / 2, rowsEstimated: total, etaSeconds: 3 });
+    await publishProductSnapshot({ amqpUrl, queue: fill.queue, snapshotId, from: total / 2 + 1, to: total });
+    let seeding: Record<string, unknown> = {};
     const deadline = Date.now() + 30_000;
-    while ((await productCount(fillDb.url)) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while ((seeding.snapshot as { rowsEmitted?: number } | null)?.rowsEmitted !== total / 2 && Date.now() < deadline) {
+      seeding = (await readyz(firstPort)).body;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(seeding).toMatchObject({ ready: false, status: 'seeding', snapshot: { id: snapshotId, rowsEmitted: 3000, rowsEstimated: 6000, percent: 50, etaSeconds: 3 } });
     const sentAt = Date.now();
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    const stopMs = Date.now() - sentAt;
-    expect(stopMs, first.output()).toBeLessThan(3000);
-    const afterStop = await productCount(fillDb.url);
-    expect(afterStop).toBeGreaterThan(0);
-    expect(afterStop, 'the fill had already finished: the stop was not during the fill').toBeLessThan(total);
+    expect(Date.now() - sentAt, first.output()).toBeLessThan(3000);
 
-    // The queue exists and the store has rows now, yet the interrupted fill is not taken as done.
+    // The store has rows now, yet it is still seeding, and from the same snapshot: no second request.
     const second = run(env);
     const port = await listeningPort(second);
+    expect(await seedSnapshotId(fillDb.url)).toBe(snapshotId);
+    expect(await readyz(port)).toMatchObject({ status: 503, body: { status: 'seeding', snapshot: { id: snapshotId } } });
+    expect(second.output()).toContain('following the same snapshot');
+    await publishSnapshotControl({ amqpUrl, queue: fill.queue, kind: 'completed', snapshotId, rowsEmitted: total, rowsEstimated: total, etaSeconds: 0 });
     let ready = 0;
     for (let i = 0; i < 600 && ready !== 200; i += 1) {
-      ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+      ready = (await readyz(port)).status;
       if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(ready, `${await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()} ${await productCount(fillDb.url)} ${second.output().slice(-3000)}`).toBe(200);
+    expect(ready, second.output().slice(-3000)).toBe(200);
     expect(await productCount(fillDb.url)).toBe(total);
-    const answer = await fetch(`http://127.0.0.1:${port}/healthz`);
-    expect(await answer.json()).toMatchObject({ backfilled: true });
+    expect(await readyz(port)).toMatchObject({ body: { status: 'ready', snapshot: null } });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 90_000);

@@ -31,7 +31,6 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  void service.sync.backfillFinished().then(() => logger.info({ appliedLsn: service.sync.appliedLsn?.toString() ?? null }, 'following the CDC queue'));
 }
 
 main().catch((error: unknown) => {

@@ -44,7 +44,8 @@ beforeAll(async () => {
   await seedLegacy(fixture.database.url, { products: PRODUCTS, logger: fixture.logger, now: NOW });
   legacy = await startLegacyTestServer(fixture.database.url, NOW);
   skus = (await fixture.query<{ sku: string }>('SELECT sku FROM catalog_product_entity ORDER BY entity_id')).map((row) => row.sku);
-  // Wait until the bridge has published the whole seed, then start the service: it has only the stream to learn from.
+  // Wait until the bridge has published the whole seed, then start the service on an empty store:
+  // it asks the bridge for a snapshot of its tables (issue 8) and follows its queue.
   const seedRows = (await fixture.query<{ n: string }>('SELECT count(*)::text AS n FROM catalog_product_entity_decimal'))[0]!.n;
   await fixture.waitFor((messages) => messages.filter((m) => m.body.source.table === 'catalog_product_entity_decimal').length >= Number(seedRows), 60_000, 'the seed on the exchange');
   pricingDb = await createTestDatabase('pricing_service');
@@ -132,7 +133,7 @@ async function soon(path: string, init?: RequestInit): Promise<void> {
   expect(await msUntilSame(path, init)).toBeLessThan(2000);
 }
 
-describe('a pricing service started after the seed catches up from the CDC stream alone', () => {
+describe('a pricing service started after the seed seeds itself from a snapshot and follows the CDC queue', () => {
   it('when the store has caught up, then every sku, group and quantity is answered exactly like the legacy, at several moments', async () => {
     expect(skus).toHaveLength(PRODUCTS);
     const questions: string[] = [];
@@ -200,7 +201,7 @@ describe('a pricing service started after the seed catches up from the CDC strea
     const answer = await ask(service.url, finalPricePath(skus[1]!, ''));
     const health = JSON.parse((await ask(service.url, '/healthz')).body) as Record<string, unknown>;
     expect(answer.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
-    expect(health).toMatchObject({ status: 'ok', appliedLsn: answer.lsn, caughtUp: true, lagSeconds: 0, backfilled: true, bridge: { reachable: true, state: 'active' } });
+    expect(health).toMatchObject({ status: 'ok', appliedLsn: answer.lsn, caughtUp: true, lagSeconds: 0, seeded: true, bridge: { reachable: true, state: 'active' } });
     expect(health.queue).toMatchObject({ ready: 0 });
     expect(typeof health.lagBytes).toBe('number');
     expect((await ask(service.url, '/rest/V1/products/base-prices-information', postJson({ skus: [] }))).lsn).toBe(answer.lsn);
@@ -355,7 +356,7 @@ describe('restart', () => {
 });
 
 describe('a second service started from empty after all of the above', () => {
-  it('fills its own store from the history stream, skips the poison message there, and answers like the legacy', async () => {
+  it('seeds its own store from a snapshot of its own and answers like the legacy', async () => {
     const second = await createTestDatabase('pricing_second');
     const secondQueue = `${queue}.second`;
     const other = await startPricingService({
@@ -366,7 +367,6 @@ describe('a second service started from empty after all of the above', () => {
         amqpUrl: fixture.amqpUrl,
         cdcHealthUrl: `http://127.0.0.1:${bridgeHealth.port}/healthz`,
         exchange: fixture.names.exchange,
-        streamQueue: fixture.names.streamQueue,
         serverName: 'legacy',
         queue: secondQueue,
         cacheTtlSeconds: 60,
@@ -374,12 +374,10 @@ describe('a second service started from empty after all of the above', () => {
       },
       logger: fixture.logger,
       clock: () => now,
-      backfillIdleMs: 500,
     });
     try {
       await eventually(async () => (await fetch(`${other.url}/readyz`)).status === 200, 60_000, 'the second service to catch up');
-      const metrics = await other.metrics.registry.getSingleMetricAsString('pricing_backfill_messages_total');
-      expect(metrics).toMatch(/outcome="failed"\} 1$/m);
+      expect(other.sync.seed).toEqual({ state: 'seeded', snapshot: null });
       for (const sku of skus.slice(0, 15)) {
         for (const query of ['?customerGroupId=0', '?customerGroupId=2&qty=20', '?customerGroupId=3&qty=3']) {
           const path = finalPricePath(sku, query);

@@ -12,18 +12,23 @@ import { PriceStore } from './store/price-store.ts';
 import { PriceSync } from './sync/price-sync.ts';
 import type { PricingConfig } from './pricing-config.ts';
 import { PricingErrors } from './errors.ts';
+import { requestSnapshot } from '../../cdc/snapshot/snapshot-request.ts';
 
 export const PRICING_MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'store', 'migrations');
 
 export interface PricingServiceDeps {
-  config: Pick<PricingConfig, 'port' | 'host' | 'databaseUrl' | 'amqpUrl' | 'cdcHealthUrl' | 'exchange' | 'streamQueue' | 'serverName' | 'queue' | 'cacheTtlSeconds' | 'poolSize'>;
+  config: Pick<PricingConfig, 'port' | 'host' | 'databaseUrl' | 'amqpUrl' | 'cdcHealthUrl' | 'exchange' | 'serverName' | 'queue' | 'cacheTtlSeconds' | 'poolSize'>;
   logger: Logger;
   clock?: () => Date;
   metrics?: PricingMetrics;
   /** Consumer kit retry policy (tests shorten it). */
   maxAttempts?: number;
   retryBackoff?: { initialMs: number; maxMs: number };
-  backfillIdleMs?: number;
+  /**
+   * How an empty store asks for its snapshot; default: publish the request to the bridge's signal
+   * queue (cdc/snapshot/snapshot-request.ts), targeted at this service's queue.
+   */
+  requestSnapshot?: (snapshotId: string, tables: readonly string[]) => Promise<void>;
   /** How long to keep trying to reach RabbitMQ at start (it may come up after us, as in docker compose). */
   brokerWaitMs?: number;
 }
@@ -61,14 +66,17 @@ export async function startPricingService(deps: PricingServiceDeps): Promise<Pri
       queue: config.queue,
       exchange: config.exchange,
       serverName: config.serverName,
-      streamQueue: config.streamQueue,
       logger: deps.logger,
       metrics,
       onInvalidate: (invalidation) => cache.invalidate(invalidation),
       initialLsn,
       maxAttempts: deps.maxAttempts,
       retryBackoff: deps.retryBackoff,
-      backfillIdleMs: deps.backfillIdleMs,
+      requestSnapshot:
+        deps.requestSnapshot ??
+        (async (id, tables) => {
+          await requestSnapshot({ amqpUrl: config.amqpUrl, request: { id, target: config.queue, tables: [...tables] }, connectionName: `pricing-seed:${config.queue}` });
+        }),
     }));
   } catch (error) {
     await pool.end().catch(() => undefined);

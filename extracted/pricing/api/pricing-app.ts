@@ -66,7 +66,8 @@ export function createPricingApp(deps: PricingAppDeps): express.Express {
       // Bytes of legacy WAL between the bridge's confirmed position and ours: an upper bound, since
       // it also counts changes to tables pricing does not follow.
       lagBytes: bridgeLsn ? walBytesBehind(bridgeLsn, progress.appliedLsn) : null,
-      backfilled: progress.backfilled,
+      seeded: progress.seed.state === 'seeded',
+      seed: progress.seed,
       queue: progress.queue,
       bridge: bridge ? { reachable: true, state: bridge.state, flushedLsn: bridge.flushedLsn, receivedLsn: bridge.receivedLsn } : { reachable: false },
       cache: { keys: deps.cache.size },
@@ -74,10 +75,13 @@ export function createPricingApp(deps: PricingAppDeps): express.Express {
   });
   app.get('/readyz', async (_req, res) => {
     const progress = await deps.progress();
+    // While an empty store seeds itself from a snapshot: { status: 'seeding', snapshot: { id, rowsEmitted, … } }.
+    const seeding = progress.seed.state !== 'seeded';
     res.status(progress.caughtUp ? 200 : 503).json({
       ready: progress.caughtUp,
+      status: seeding ? progress.seed.state : progress.caughtUp ? 'ready' : 'catching-up',
+      snapshot: progress.seed.snapshot,
       appliedLsn: progress.appliedLsn?.toString() ?? null,
-      backfilled: progress.backfilled,
       queue: progress.queue,
       lagSeconds: progress.lagSeconds,
     });

@@ -9,7 +9,7 @@ import { silentLogger } from '../../../platform/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
 import { PRICING_MIGRATIONS } from '../pricing-service.ts';
 import { PriceStore } from '../store/price-store.ts';
-import { applyChange, emptyInvalidation, timestampText, type Invalidation } from './change-applier.ts';
+import { PendingProjection, applyChange, emptyInvalidation, timestampText, writeChanges, type Invalidation } from './change-applier.ts';
 
 // The applier on a real pricing store, fed hand-made changes in the orders the stream can deliver them.
 
@@ -151,6 +151,48 @@ describe('applying CDC changes to the pricing store', () => {
     await expect(apply(change('catalog_product_entity_tier_price', 'c', { value_id: 5 }))).rejects.toMatchObject({ code: 'PRICING_ROW_INVALID' });
     const { rows } = await pool.query('SELECT 1 FROM attribute_value_decimal WHERE value_id = 9');
     expect(rows).toHaveLength(0);
+  });
+
+  it('when a snapshot batch is written in bulk, then the store holds what one change at a time would give, and a stale row in it is skipped', async () => {
+    const snapshot = (table: string, row: Row) => {
+      const received = change(table, 'c', row, { at: 0x900000 });
+      return { ...received, event: { ...received.event, op: 'r' as const, source: { ...received.event.source, snapshot: 'incremental' as const } } };
+    };
+    // A live change to value 71, newer than the snapshot's watermark, already applied.
+    await apply(change('catalog_product_entity_decimal', 'u', decimal(71, 70, 177, 0, '99.000000'), { at: 0xA00000 }));
+    const batch = [
+      snapshot('catalog_product_entity', { entity_id: 70, sku: 'BULK' }),
+      snapshot('catalog_product_entity_decimal', decimal(71, 70, 177, 0, '10.000000')), // older than the live change: skipped
+      snapshot('catalog_product_entity_decimal', decimal(72, 70, 300, 0, '8.000000')),
+      snapshot('catalog_product_entity_decimal', decimal(73, 70, 177, 1, '12.000000')),
+      snapshot('catalog_product_entity_datetime', { value_id: 74, entity_id: 70, attribute_id: 301, store_id: 0, value: micros('2026-03-01T00:00:00Z') }),
+      snapshot('catalog_product_entity_tier_price', { value_id: 75, entity_id: 70, all_groups: 1, customer_group_id: 0, qty: '3.0000', value: '7.000000', percentage_value: null, website_id: 0 }),
+    ].map((received, index) => ({ ...received, position: { ...received.position, index } }));
+    const client = await pool.connect();
+    let invalidation: Invalidation;
+    try {
+      await client.query('BEGIN');
+      const fresh = await positions.claimMany(client, batch);
+      expect(fresh).toEqual([true, false, true, true, true, true]);
+      const pending = new PendingProjection();
+      await writeChanges(client, batch.filter((_, i) => fresh[i]), pending);
+      invalidation = await pending.finish(client);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    expect(invalidation.skus).toEqual(new Set(['BULK']));
+    // factsOf reads store view 1, whose own price row hides the admin one.
+    expect((await store.factsOf('BULK'))?.facts).toMatchObject({
+      price: '12.000000',
+      specialPrice: '8.000000',
+      specialFrom: '2026-03-01 00:00:00',
+      tiers: [{ allGroups: true, customerGroupId: 0, qty: '3.0000', value: '7.000000', percentageValue: null }],
+    });
+    expect(await store.basePrices(['BULK'])).toEqual([
+      { sku: 'BULK', storeId: 0, price: '99.000000' },
+      { sku: 'BULK', storeId: 1, price: '12.000000' },
+    ]);
   });
 
   it('formats a timestamp from microseconds as the legacy prints it, fraction kept for to_char to drop', () => {

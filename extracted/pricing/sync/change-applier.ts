@@ -103,6 +103,118 @@ export async function writeChange(client: pg.ClientBase, change: ReceivedChange,
   }
 }
 
+/**
+ * Writes many fresh changes (already claimed) in few statements: inserts and updates of products,
+ * price values and tier prices — what a snapshot batch is made of — go in one `INSERT … SELECT
+ * unnest(…)` per table; anything else (deletes, truncates, key moves, partial rows, the
+ * dictionary and groups) one by one through `writeChange`, after them. The claim kept only the
+ * newest change of each row, so the order between rows does not matter.
+ */
+export async function writeChanges(client: pg.ClientBase, changes: readonly ReceivedChange[], pending: PendingProjection): Promise<void> {
+  const products: Array<z.infer<typeof productRow>> = [];
+  const decimals: Array<z.infer<typeof decimalRow>> = [];
+  const datetimes: Array<z.infer<typeof datetimeRow>> = [];
+  const tiers: Array<z.infer<typeof tierRow>> = [];
+  const oneByOne: ReceivedChange[] = [];
+  for (const change of changes) {
+    const table = followedTable(change);
+    if (!isPlainUpsert(change, table)) {
+      oneByOne.push(change);
+      continue;
+    }
+    switch (table) {
+      case 'catalog_product_entity':
+        products.push(afterImage(change, productRow));
+        break;
+      case 'catalog_product_entity_decimal':
+        decimals.push(afterImage(change, decimalRow));
+        break;
+      case 'catalog_product_entity_datetime':
+        datetimes.push(afterImage(change, datetimeRow));
+        break;
+      case 'catalog_product_entity_tier_price':
+        tiers.push(afterImage(change, tierRow));
+        break;
+      default:
+        oneByOne.push(change);
+    }
+  }
+  if (products.length > 0) {
+    const ids = products.map((row) => row.entity_id);
+    await skusOf(client, ids, pending.invalidation);
+    await client.query(
+      `INSERT INTO product (entity_id, sku) SELECT * FROM unnest($1::int[], $2::text[])
+       ON CONFLICT (entity_id) DO UPDATE SET sku = EXCLUDED.sku WHERE product.sku IS DISTINCT FROM EXCLUDED.sku`,
+      [ids, products.map((row) => row.sku)],
+    );
+    for (const row of products) pending.invalidation.skus.add(row.sku);
+  }
+  if (decimals.length > 0) await upsertValues(client, 'attribute_value_decimal', 'numeric', decimals, pending);
+  if (datetimes.length > 0) {
+    const rows = datetimes.map((row) => ({ ...row, value: row.value === null ? null : typeof row.value === 'number' ? timestampText(row.value) : row.value }));
+    await upsertValues(client, 'attribute_value_datetime', 'timestamp', rows, pending);
+  }
+  if (tiers.length > 0) {
+    const column = <K extends keyof (typeof tiers)[number]>(key: K) => tiers.map((row) => row[key]);
+    const { rows } = await client.query<{ entity_id: number }>(
+      `WITH old AS (SELECT entity_id FROM tier_price WHERE value_id = ANY($1::int[])),
+       written AS (
+         INSERT INTO tier_price AS t (value_id, entity_id, all_groups, customer_group_id, qty, value, percentage_value, website_id)
+         SELECT * FROM unnest($1::int[], $2::int[], $3::smallint[], $4::int[], $5::numeric[], $6::numeric[], $7::numeric[], $8::int[])
+         ON CONFLICT (value_id) DO UPDATE SET entity_id = EXCLUDED.entity_id, all_groups = EXCLUDED.all_groups,
+           customer_group_id = EXCLUDED.customer_group_id, qty = EXCLUDED.qty, value = EXCLUDED.value,
+           percentage_value = EXCLUDED.percentage_value, website_id = EXCLUDED.website_id
+         RETURNING t.entity_id)
+       SELECT entity_id FROM written UNION SELECT entity_id FROM old`,
+      [
+        column('value_id'),
+        column('entity_id'),
+        column('all_groups'),
+        column('customer_group_id'),
+        column('qty'),
+        column('value'),
+        column('percentage_value'),
+        column('website_id'),
+      ],
+    );
+    for (const row of rows) pending.entityIds.add(row.entity_id);
+  }
+  for (const change of oneByOne) await writeChange(client, change, pending);
+}
+
+/** An insert, update or snapshot read that carries the whole row and keeps its key. */
+function isPlainUpsert(change: ReceivedChange, table: FollowedTable): boolean {
+  const { event } = change;
+  if (event.op !== 'r' && event.op !== 'c' && event.op !== 'u') return false;
+  if (!event.after || (event.unchanged_columns?.length ?? 0) > 0) return false;
+  if (!event.before) return true;
+  const keyColumn = table === 'catalog_product_entity' ? 'entity_id' : 'value_id';
+  return event.before[keyColumn] === undefined || event.before[keyColumn] === event.after[keyColumn];
+}
+
+async function upsertValues(
+  client: pg.ClientBase,
+  target: 'attribute_value_decimal' | 'attribute_value_datetime',
+  type: 'numeric' | 'timestamp',
+  rows: Array<{ value_id: number; entity_id: number; attribute_id: number; store_id: number; value: string | null }>,
+  pending: PendingProjection,
+): Promise<void> {
+  const ids = rows.map((row) => row.value_id);
+  // The old position too: an update may move a value to another product or store view.
+  const { rows: touched } = await client.query<StoreKey>(
+    `WITH old AS (SELECT entity_id, store_id FROM ${target} WHERE value_id = ANY($1::int[])),
+     written AS (
+       INSERT INTO ${target} AS v (value_id, entity_id, attribute_id, store_id, value)
+       SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::int[], $5::${type}[])
+       ON CONFLICT (value_id) DO UPDATE SET entity_id = EXCLUDED.entity_id, attribute_id = EXCLUDED.attribute_id,
+         store_id = EXCLUDED.store_id, value = EXCLUDED.value
+       RETURNING v.entity_id, v.store_id)
+     SELECT entity_id, store_id FROM written UNION SELECT entity_id, store_id FROM old`,
+    [ids, rows.map((row) => row.entity_id), rows.map((row) => row.attribute_id), rows.map((row) => row.store_id), rows.map((row) => row.value)],
+  );
+  pending.touch(touched);
+}
+
 function followedTable(change: ReceivedChange): FollowedTable {
   const name = change.event.source.table;
   if (change.event.source.schema !== 'public' || !(FOLLOWED_TABLES as readonly string[]).includes(name)) {

@@ -4,11 +4,11 @@ import type pg from 'pg';
 import type { Logger } from '../../../platform/logger.ts';
 import { AppliedPositions, rowKeyOf } from '../../../cdc/consumer/applied-positions.ts';
 import { ChangeConsumer } from '../../../cdc/consumer/change-consumer.ts';
-import { comparePositions, type ChangePosition, type ReceivedChange } from '../../../cdc/consumer/received-change.ts';
+import type { ReceivedChange } from '../../../cdc/consumer/received-change.ts';
+import { StoreSeeding, type SeedStatus } from '../../../cdc/consumer/store-seeding.ts';
 import type { Lsn } from '../../../cdc/offsets/lsn.ts';
 import type { PricingMetrics } from '../metrics.ts';
-import { PendingProjection, applyChange, writeChange, type Invalidation } from './change-applier.ts';
-import { backfillFromStream } from './stream-backfill.ts';
+import { PendingProjection, applyChange, writeChange, writeChanges, type Invalidation } from './change-applier.ts';
 import { FOLLOWED_TABLES } from './followed-tables.ts';
 
 export interface PriceSyncOptions {
@@ -16,19 +16,22 @@ export interface PriceSyncOptions {
   amqpUrl: string;
   /** The service's durable queue (`pricing.cdc`). */
   queue: string;
-  /** The bridge's exchange, server name and history stream. */
+  /** The bridge's exchange and server name. */
   exchange: string;
   serverName: string;
-  streamQueue: string;
   logger: Logger;
   metrics: PricingMetrics;
   /** Called after a change committed, with the cached answers it made stale. */
   onInvalidate: (invalidation: Invalidation) => void;
   /** The last applied LSN read from the store at start (null for an empty store). */
   initialLsn: Lsn | null;
+  /**
+   * Asks the bridge for a snapshot of `tables` into this service's queue (an empty store seeds
+   * itself so); pricing-service.ts passes cdc/snapshot's requestSnapshot.
+   */
+  requestSnapshot: (snapshotId: string, tables: readonly string[]) => Promise<void>;
   maxAttempts?: number;
   retryBackoff?: { initialMs: number; maxMs: number };
-  backfillIdleMs?: number;
 }
 
 export interface QueueDepth {
@@ -43,16 +46,11 @@ export interface SyncProgress {
   appliedLsn: Lsn | null;
   /** Commit time (legacy) of the newest applied change. */
   appliedCommitTimeMs: number | null;
-  backfilled: boolean;
+  /** Seeding an empty store from a snapshot: `seeding` (with progress), `seeded`, or `seed-failed`. */
+  seed: SeedStatus;
   queue: QueueDepth | null;
   caughtUp: boolean;
   lagSeconds: number | null;
-}
-
-interface BatchOutcome {
-  invalidation: Invalidation;
-  handled: Array<{ change: ReceivedChange; fresh: boolean }>;
-  failed: number;
 }
 
 /** A change handled no later than this after its commit counts as "following live". */
@@ -61,13 +59,16 @@ const LIVE_LAG_MS = 1000;
 const IDLE_MS = 250;
 
 /**
- * Keeps the pricing store following the legacy: fills a new store from the bridge's history
- * stream, then (and meanwhile) follows the `pricing.cdc` queue through the consumer kit. Every
- * change is applied in one transaction with its applied position (AppliedPositions), so duplicates,
- * redeliveries and reordering are harmless and a row never goes back to an older version.
+ * Keeps the pricing store following the legacy through the `pricing.cdc` queue (consumer kit).
+ * An empty store seeds itself: it asks the bridge for a snapshot of the followed tables, whose
+ * rows arrive in the same queue in batches, interleaved with live changes and ordered against
+ * them by position (StoreSeeding); the service is not ready until the snapshot's `completed`.
+ * Every change is applied in one transaction with its applied position (AppliedPositions), so
+ * duplicates, redeliveries and reordering are harmless and a row never goes back to an older
+ * version; a snapshot batch is one transaction with one bulk claim and one write per table.
  *
- * Changes are applied one at a time across both sources: the read model (store_price) is derived
- * from several source rows, and two concurrent transactions could each miss the other's write.
+ * Changes are applied one message at a time: the read model (store_price) is derived from
+ * several source rows, and two concurrent transactions could each miss the other's write.
  */
 export class PriceSync {
   private consumer: ChangeConsumer | undefined;
@@ -75,17 +76,10 @@ export class PriceSync {
   private monitorChannel: Channel | undefined;
   private monitorRetryAt = 0;
   private readonly positions = new AppliedPositions();
-  private serial: Promise<unknown> = Promise.resolve();
+  private readonly seeding: StoreSeeding;
   private applied: { lsn: Lsn; commitTimeMs: number } | null = null;
   private lastHandledAt = 0;
   private lastHandledLagMs = Number.POSITIVE_INFINITY;
-  private backfillDone = false;
-  /** The newest position the stream backfill has applied (or skipped as applied), and what failed there. */
-  private backfillHighWater: ChangePosition | null = null;
-  private readonly backfillFailures = new Set<string>();
-  private backfilling: Promise<void> | undefined;
-  /** Aborted by stop(): the fill ends between two batches instead of reading the stream to its end. */
-  private readonly backfillAbort = new AbortController();
   private depthCache: { at: number; depth: QueueDepth } | undefined;
   private readonly log: Logger;
   private stopped = false;
@@ -93,6 +87,7 @@ export class PriceSync {
   private constructor(private readonly options: PriceSyncOptions) {
     this.log = options.logger.child({ component: 'pricing-sync' });
     if (options.initialLsn) this.applied = { lsn: options.initialLsn, commitTimeMs: 0 };
+    this.seeding = new StoreSeeding({ pool: options.pool, request: options.requestSnapshot, tables: FOLLOWED_TABLES, logger: options.logger });
   }
 
   static async start(options: PriceSyncOptions): Promise<PriceSync> {
@@ -109,7 +104,7 @@ export class PriceSync {
   private async connect(): Promise<void> {
     const { options } = this;
     this.monitor = await this.connectMonitor();
-    const queueExisted = await this.queueExists(options.queue);
+    await this.seeding.prepare(options.initialLsn === null);
     this.consumer = await ChangeConsumer.start({
       amqpUrl: options.amqpUrl,
       queue: options.queue,
@@ -119,58 +114,15 @@ export class PriceSync {
       logger: options.logger,
       maxAttempts: options.maxAttempts,
       retryBackoff: options.retryBackoff,
-      handler: (change) => this.apply(change),
+      handler: (change) => this.applyNow(change),
+      batchHandler: (changes) => this.applyBatch(changes),
+      onControl: this.seeding.onControl,
     });
-    // A new queue missed what the bridge published before it existed; so does an emptied store.
-    // …and so does one whose last fill was interrupted (stopped mid-fill: see 002-stream-backfill.sql).
-    const interrupted = (await options.pool.query('SELECT 1 FROM stream_backfill')).rowCount! > 0;
-    if (queueExisted && options.initialLsn && !interrupted) {
-      this.backfillDone = true;
-      return;
-    }
-    this.log.info({ queueExisted, storeEmpty: !options.initialLsn, interrupted }, 'filling the store from the CDC history stream');
-    // Recorded before the first batch, removed after the last: a stop in between leaves it behind.
-    await options.pool.query('INSERT INTO stream_backfill DEFAULT VALUES ON CONFLICT DO NOTHING');
-    this.backfilling = this.backfill(this.consumer.bindings);
+    // Only now: the snapshot's rows go straight to our queue, which must exist and be bound first.
+    await this.seeding.start();
   }
 
-  /**
-   * Reads the history stream into the store; when that fails (the broker or the store went away)
-   * it is tried again from the first offset — harmless, the applied positions skip what is there —
-   * and /readyz stays false meanwhile: without the history the store would silently miss rows.
-   */
-  private async backfill(routingKeys: string[]): Promise<void> {
-    const { options } = this;
-    for (let attempt = 1; !this.stopped && !this.backfillAbort.signal.aborted; attempt += 1) {
-      try {
-        this.monitor ??= await this.connectMonitor();
-        const result = await backfillFromStream({
-          connection: this.monitor,
-          streamQueue: options.streamQueue,
-          routingKeys,
-          applyBatch: (changes) => this.applyBatch(changes),
-          logger: options.logger,
-          idleMs: options.backfillIdleMs,
-          signal: this.backfillAbort.signal,
-        });
-        options.metrics.backfilled.inc({ outcome: 'applied' }, result.applied);
-        options.metrics.backfilled.inc({ outcome: 'failed' }, result.failed);
-        await options.pool.query('DELETE FROM stream_backfill');
-        this.backfillDone = true;
-        return;
-      } catch (error) {
-        if (this.stopped || this.backfillAbort.signal.aborted) return;
-        const pause = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
-        this.log.error({ err: error, attempt, retryInMs: pause }, 'filling the store from the CDC history stream failed; /readyz stays false until it succeeds');
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pause);
-          this.backfillAbort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-        });
-      }
-    }
-  }
-
-  /** The connection for queue depths and the backfill; re-opened by queueDepth() when it is lost. */
+  /** The connection for queue depths; re-opened by queueDepth() when it is lost. */
   private async connectMonitor(): Promise<ChannelModel> {
     const connection = await amqp.connect(this.options.amqpUrl, { clientProperties: { connection_name: `pricing-monitor:${this.options.queue}` } });
     connection.on('error', (error: Error) => this.log.warn({ err: error }, 'AMQP monitor connection error'));
@@ -183,48 +135,12 @@ export class PriceSync {
     return connection;
   }
 
-  private async queueExists(queue: string): Promise<boolean> {
-    const channel = await this.monitor!.createChannel();
-    channel.on('error', () => undefined);
-    try {
-      await channel.checkQueue(queue);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await channel.close().catch(() => undefined);
-    }
-  }
-
-  /** Applies one change from the queue, strictly one at a time with everything else. */
-  private apply(change: ReceivedChange): Promise<void> {
-    return this.exclusively(() => this.applyNow(change));
-  }
-
-  /** Applies changes from the history stream, many per transaction; returns how many failed. */
-  private applyBatch(changes: readonly ReceivedChange[]): Promise<number> {
-    return this.exclusively(() => this.applyBatchNow(changes));
-  }
-
-  private exclusively<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.serial.then(work);
-    this.serial = run.catch(() => undefined);
-    return run;
-  }
-
+  /** Applies one live change (the consumer kit calls one message at a time). */
   private async applyNow(change: ReceivedChange): Promise<void> {
     if (this.stopped) throw new Error('the pricing sync is stopping');
-    // The queue was bound before the backfill started, so it repeats what the backfill applied.
-    // The stream is in publish order, which is position order: anything at or below the
-    // backfill's high-water mark has been through the backfill — a duplicate, unless it failed there.
-    const highWater = this.backfillHighWater;
-    if (highWater && comparePositions(change.position, highWater) <= 0 && !this.backfillFailures.has(change.messageId)) {
-      this.handled(change, false);
-      return;
-    }
-    // A redelivery of something already applied (after a backfill the queue repeats the whole
-    // stream) is recognised with one read instead of a write transaction: a row's applied
-    // position only ever grows, so "already at or past it" cannot become false.
+    // A redelivery of something already applied is recognised with one read instead of a write
+    // transaction: a row's applied position only ever grows, so "already at or past it" cannot
+    // become false.
     if (await this.alreadyApplied(change)) {
       this.handled(change, false);
       return;
@@ -249,58 +165,59 @@ export class PriceSync {
   }
 
   /**
-   * One transaction for a batch: one commit (one WAL flush) per batch instead of per change is
-   * what makes filling a store from a long history fast. Should any change fail, the batch is
-   * rolled back and done again with a savepoint per change, so that the failing change is skipped
-   * alone (logged, counted, left to the queue's copy) and the others commit.
+   * A snapshot batch in one transaction: one bulk claim (AppliedPositions.claimMany), one write
+   * per table for the fresh rows (writeChanges), one rebuild of the touched read-model rows. Row
+   * at a time, seeding 100,000 products would be a million transactions. Should the batch fail,
+   * it is done again with a savepoint per change so that the good rows commit; the failure is then
+   * thrown, and the consumer kit retries the message (its committed rows are duplicates by then)
+   * and finally dead-letters it whole.
    */
-  private async applyBatchNow(changes: readonly ReceivedChange[]): Promise<number> {
+  private async applyBatch(changes: readonly ReceivedChange[]): Promise<void> {
     if (this.stopped) throw new Error('the pricing sync is stopping');
-    let outcome: BatchOutcome;
+    let failure: unknown;
+    let invalidation: Invalidation;
+    let fresh: boolean[];
     try {
-      outcome = await this.tryBatch(changes, false);
-    } catch {
-      outcome = await this.tryBatch(changes, true);
+      ({ invalidation, fresh } = await this.tryBatch(changes, false));
+    } catch (error) {
+      this.log.warn({ err: error, changes: changes.length }, 'a batch failed; applying its changes one by one to find the failing ones');
+      ({ invalidation, fresh, failure } = await this.tryBatch(changes, true));
     }
-    this.options.onInvalidate(outcome.invalidation);
-    for (const { change, fresh } of outcome.handled) this.handled(change, fresh);
-    for (const change of changes) {
-      if (!this.backfillHighWater || comparePositions(change.position, this.backfillHighWater) > 0) this.backfillHighWater = change.position;
-    }
-    return outcome.failed;
+    this.options.onInvalidate(invalidation);
+    changes.forEach((change, i) => this.handled(change, fresh[i] === true));
+    if (failure !== undefined) throw failure;
   }
 
-  private async tryBatch(changes: readonly ReceivedChange[], isolateFailures: boolean): Promise<BatchOutcome> {
+  private async tryBatch(changes: readonly ReceivedChange[], isolateFailures: boolean): Promise<{ invalidation: Invalidation; fresh: boolean[]; failure?: unknown }> {
     const client = await this.options.pool.connect();
     const pending = new PendingProjection();
-    const handled: BatchOutcome['handled'] = [];
-    let failed = 0;
+    let failure: unknown;
     try {
       await client.query('BEGIN');
-      for (const change of changes) {
-        if (!isolateFailures) {
-          const fresh = await this.positions.claim(client, change);
-          if (fresh) await writeChange(client, change, pending);
-          handled.push({ change, fresh });
-          continue;
-        }
-        await client.query('SAVEPOINT change');
-        try {
-          const fresh = await this.positions.claim(client, change);
-          if (fresh) await writeChange(client, change, pending);
-          await client.query('RELEASE SAVEPOINT change');
-          handled.push({ change, fresh });
-        } catch (error) {
-          await client.query('ROLLBACK TO SAVEPOINT change');
-          failed += 1;
-          // Left for the queue's copy, which retries it and dead-letters it if it keeps failing.
-          this.backfillFailures.add(change.messageId);
-          this.log.error({ err: error, messageId: change.messageId }, 'a change from the history stream could not be applied; skipped');
+      let fresh: boolean[];
+      if (!isolateFailures) {
+        fresh = await this.positions.claimMany(client, changes);
+        await writeChanges(client, changes.filter((_, i) => fresh[i]), pending);
+      } else {
+        fresh = [];
+        for (const change of changes) {
+          await client.query('SAVEPOINT change');
+          try {
+            const claimed = await this.positions.claim(client, change);
+            if (claimed) await writeChange(client, change, pending);
+            await client.query('RELEASE SAVEPOINT change');
+            fresh.push(claimed);
+          } catch (error) {
+            await client.query('ROLLBACK TO SAVEPOINT change');
+            fresh.push(false);
+            failure ??= error;
+            this.log.error({ err: error, messageId: change.messageId }, 'a change of a batch could not be applied');
+          }
         }
       }
       const invalidation = await pending.finish(client);
       await client.query('COMMIT');
-      return { invalidation, handled, failed };
+      return { invalidation, fresh, failure };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -361,8 +278,8 @@ export class PriceSync {
   }
 
   /**
-   * Caught up means: the history stream (when a new store needed it) has been read to its end,
-   * the queue holds no message waiting, and the consumer is either idle (nothing handled for
+   * Caught up means: the store is seeded (an empty store's snapshot has completed), the queue
+   * holds no message waiting, and the consumer is either idle (nothing handled for
    * 250 ms, so nothing prefetched is in hand) or following live (the last change it handled was
    * committed in the legacy less than a second before). Messages waiting for a retry do not
    * count: they are failures on their way to the dead-letter queue, not lag.
@@ -371,26 +288,23 @@ export class PriceSync {
     const queue = await this.queueDepth();
     const now = Date.now();
     const following = now - this.lastHandledAt >= IDLE_MS || this.lastHandledLagMs <= LIVE_LAG_MS;
-    const caughtUp = this.backfillDone && queue !== null && queue.ready === 0 && following;
+    const seed = this.seeding.status();
+    const caughtUp = seed.state === 'seeded' && queue !== null && queue.ready === 0 && following;
     const commitTimeMs = this.applied?.commitTimeMs || null;
     const lagSeconds = caughtUp ? 0 : commitTimeMs === null ? null : Math.max(0, (now - commitTimeMs) / 1000);
     this.options.metrics.lagSeconds.set(lagSeconds ?? 0);
-    return { appliedLsn: this.appliedLsn, appliedCommitTimeMs: commitTimeMs, backfilled: this.backfillDone, queue, caughtUp, lagSeconds };
+    return { appliedLsn: this.appliedLsn, appliedCommitTimeMs: commitTimeMs, seed, queue, caughtUp, lagSeconds };
   }
 
-  /** Resolves when the history stream has been read (tests, and main's log line). */
-  async backfillFinished(): Promise<void> {
-    await this.backfilling;
+  /** The seed's state (what /readyz shows while an empty store fills from its snapshot). */
+  get seed(): SeedStatus {
+    return this.seeding.status();
   }
 
+  /** Stops consuming after the message in hand (a batch commits or rolls back whole). */
   async stop(): Promise<void> {
-    // The fill first: it ends after the batch in hand, so the queue consumer's changes waiting
-    // behind it (applied one at a time with the fill's batches) are not held up by the whole stream.
-    this.backfillAbort.abort(new Error('the pricing sync is stopping'));
-    await this.backfilling;
     await this.consumer?.stop();
     this.stopped = true;
-    await this.serial;
     await this.monitorChannel?.close().catch(() => undefined);
     await this.monitor?.close().catch(() => undefined);
   }

@@ -22,7 +22,6 @@ export function startTestPricingService(options: {
       amqpUrl: fixture.amqpUrl,
       cdcHealthUrl: `http://127.0.0.1:${options.bridgeHealthPort}/healthz`,
       exchange: fixture.names.exchange,
-      streamQueue: fixture.names.streamQueue,
       serverName: 'legacy',
       queue: options.queue,
       cacheTtlSeconds: 60,
@@ -32,6 +31,5 @@ export function startTestPricingService(options: {
     clock: options.clock,
     maxAttempts: 2,
     retryBackoff: { initialMs: 50, maxMs: 100 },
-    backfillIdleMs: 500,
   });
 }
