@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CdcErrors } from './errors.ts';
 import { DEFAULT_PUBLICATION, DEFAULT_SLOT, parseTableList } from './capture-table.ts';
 import { DEFAULT_TOPOLOGY } from './publish/publisher.ts';
+import { SIGNAL_QUEUE } from './snapshot/snapshot-protocol.ts';
 
 const nameRule = z.string().min(1).max(200).regex(/^[A-Za-z0-9_.\-:]+$/, 'letters, digits, _ . - : only');
 const slotRule = z.string().min(1).max(63).regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and _ only (a PostgreSQL slot name)');
@@ -31,6 +32,12 @@ export const bridgeConfigSchema = z.object({
   backoffMaxMs: z.number().int().positive().default(10_000),
   /** Name of the AMQP connection as RabbitMQ lists it. */
   connectionName: z.string().min(1).optional(),
+  /** Rows per incremental-snapshot chunk (between one low and high watermark) unless a request says otherwise. */
+  snapshotChunkSize: z.number().int().positive().max(100_000).default(4096),
+  /** Durable queue through which services request snapshots (tests use one per bridge). */
+  signalQueue: nameRule.default(SIGNAL_QUEUE),
+  /** Rows per snapshot batch message. */
+  snapshotBatchRows: z.number().int().positive().max(10_000).default(500),
 });
 
 export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>;
@@ -88,6 +95,8 @@ export function bridgeConfigFromEnv(env: NodeJS.ProcessEnv): BridgeConfig {
     standbyPollMs: number('CDC_STANDBY_POLL_MS'),
     backoffMaxMs: number('CDC_BACKOFF_MAX_MS'),
     connectionName: env.CDC_CONNECTION_NAME || undefined,
+    snapshotChunkSize: number('CDC_SNAPSHOT_CHUNK_SIZE'),
+    signalQueue: env.CDC_SIGNAL_QUEUE || undefined,
   };
   for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
   return parseBridgeConfig(input as BridgeConfigInput);

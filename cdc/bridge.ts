@@ -12,6 +12,8 @@ import { Heartbeat, type SlotPosition } from './source/heartbeat.ts';
 import { StandbyLock } from './source/standby-lock.ts';
 import { StreamReader, type PgoutputMessage } from './source/stream-reader.ts';
 import { TransactionContext, type TransactionOutput } from './source/transaction-context.ts';
+import { IncrementalSnapshots } from './snapshot/incremental-snapshot.ts';
+import type { SnapshotProgress } from './snapshot/snapshot-protocol.ts';
 
 export type BridgeState = 'starting' | 'standby' | 'active' | 'reconnecting' | 'stopping' | 'stopped' | 'failed';
 
@@ -40,6 +42,8 @@ export interface BridgeStatus {
   retainedWalBytes: number | null;
   lastError: { code: string; message: string } | null;
   sessions: number;
+  /** Incremental snapshots this process ran or runs (newest last), with progress. */
+  snapshots: SnapshotProgress[];
 }
 
 type RelationMessage = Extract<PgoutputMessage, { tag: 'relation' }>;
@@ -69,6 +73,7 @@ export class CdcBridge {
   private readonly database: string;
   private activeWaiters: Array<() => void> = [];
   private finished: Promise<void> | undefined;
+  private readonly snapshotProgress = new Map<string, SnapshotProgress>();
 
   constructor(private readonly deps: BridgeDeps) {
     this.log = deps.logger.child({ component: 'cdc-bridge', slot: deps.config.slot });
@@ -124,7 +129,15 @@ export class CdcBridge {
         ? { code: (this.lastError as StranglerError).code ?? 'CDC_UNEXPECTED', message: this.lastError.message }
         : null,
       sessions: this.sessions,
+      snapshots: [...this.snapshotProgress.values()],
     };
+  }
+
+  private recordSnapshot(progress: SnapshotProgress): void {
+    this.snapshotProgress.delete(progress.snapshotId);
+    this.snapshotProgress.set(progress.snapshotId, progress);
+    if (this.snapshotProgress.size > 20) this.snapshotProgress.delete(this.snapshotProgress.keys().next().value!);
+    this.metrics.recordSnapshot(progress);
   }
 
   private rate(): number {
@@ -223,6 +236,7 @@ export class CdcBridge {
     let publisher: Publisher | undefined;
     let reader: StreamReader | undefined;
     let heartbeat: Heartbeat | undefined;
+    let snapshots: IncrementalSnapshots | undefined;
     let flushTimer: NodeJS.Timeout | undefined;
     let reachedActive = false;
     let holdReading: (() => void) | undefined;
@@ -305,6 +319,30 @@ export class CdcBridge {
       };
       const eventCounters = this.metrics.eventCounters;
 
+      // Incremental snapshots: their batches are counted by the flush coordinator like events, so
+      // the slot moves past a high watermark only once the chunk's batches are confirmed.
+      const snapshotRunner = new IncrementalSnapshots({
+        databaseUrl: config.databaseUrl,
+        amqpUrl: config.amqpUrl,
+        serverName: config.serverName,
+        database: this.database,
+        logger,
+        chunkSize: config.snapshotChunkSize,
+        batchRows: config.snapshotBatchRows,
+        connectionName: config.connectionName,
+        signalQueue: config.signalQueue,
+        publish: (message, onConfirm) => {
+          const id = coordinator.register();
+          publisherRef.publishRaw('', message.routingKey, message.body, message.properties, () => {
+            coordinator.confirm(id);
+            onConfirm();
+          });
+        },
+        onFailure: (error) => fail(error),
+        onProgress: (progress) => this.recordSnapshot(progress),
+      });
+      snapshots = snapshotRunner;
+
       reader = new StreamReader({
         connectionString: config.databaseUrl,
         slot: config.slot,
@@ -319,6 +357,16 @@ export class CdcBridge {
           if (!reading) {
             // Stopping: hold the stream paused; nothing more is published.
             return holding.then(() => new Promise<void>(() => undefined));
+          }
+          if (snapshotRunner.watching) snapshotRunner.observe(message);
+          if (message.tag === 'message') {
+            snapshotRunner.onLogicalMessage(lsn, message);
+            return undefined;
+          }
+          if ((message.tag === 'insert' || message.tag === 'update' || message.tag === 'delete') && IncrementalSnapshots.isSignalTable(message.relation)) {
+            // Snapshot requests are for the bridge, not for consumers: never published.
+            if (message.tag === 'insert') snapshotRunner.onSignalRow(message.new);
+            return undefined;
           }
           if (message.tag === 'relation') {
             return this.keyColumnsOf(client, message).then((columns) => {
@@ -352,6 +400,7 @@ export class CdcBridge {
         this.setState('active');
         this.log.info({ startLsn: startLsn.toString(), publication: config.publication }, 'streaming');
         heartbeat?.start();
+        snapshots?.start();
       });
       streaming.catch(() => undefined);
 
@@ -389,6 +438,7 @@ export class CdcBridge {
     } finally {
       holdReading?.();
       if (flushTimer) clearInterval(flushTimer);
+      await snapshots?.stop().catch(() => undefined);
       await heartbeat?.stop().catch(() => undefined);
       await reader?.stop().catch(() => undefined);
       await publisher?.close().catch(() => undefined);

@@ -58,6 +58,49 @@ export class CdcMetrics {
     registers: [this.registry],
   });
 
+  readonly snapshotRows = new Gauge({
+    name: 'cdc_snapshot_rows',
+    help: 'Rows an incremental snapshot published (confirmed), by snapshot and table',
+    labelNames: ['snapshot', 'target', 'table'] as const,
+    registers: [this.registry],
+  });
+  readonly snapshotRowsEstimated = new Gauge({
+    name: 'cdc_snapshot_rows_estimated',
+    help: 'Rows of the table when the snapshot started (pg_class.reltuples), for the ETA',
+    labelNames: ['snapshot', 'target', 'table'] as const,
+    registers: [this.registry],
+  });
+  readonly snapshotRowsPerSecond = new Gauge({
+    name: 'cdc_snapshot_rows_per_second',
+    help: 'Rows per second of an incremental snapshot since it (re)started in this process',
+    labelNames: ['snapshot', 'target'] as const,
+    registers: [this.registry],
+  });
+  readonly snapshotEtaSeconds = new Gauge({
+    name: 'cdc_snapshot_eta_seconds',
+    help: 'Estimated seconds until the snapshot completes (-1 while unknown)',
+    labelNames: ['snapshot', 'target'] as const,
+    registers: [this.registry],
+  });
+  readonly snapshotRunning = new Gauge({
+    name: 'cdc_snapshot_running',
+    help: '1 while the snapshot runs, 0 once it completed, was cancelled or failed',
+    labelNames: ['snapshot', 'target'] as const,
+    registers: [this.registry],
+  });
+
+  /** Records an incremental snapshot's progress (cdc/snapshot/incremental-snapshot.ts). */
+  recordSnapshot(progress: { snapshotId: string; target: string; state: string; rowsPerSecond: number; etaSeconds: number | null; tables: Array<{ table: string; rowsEmitted: number; rowsEstimated: number }> }): void {
+    const labels = { snapshot: progress.snapshotId, target: progress.target };
+    for (const table of progress.tables) {
+      this.snapshotRows.set({ ...labels, table: table.table }, table.rowsEmitted);
+      this.snapshotRowsEstimated.set({ ...labels, table: table.table }, table.rowsEstimated);
+    }
+    this.snapshotRowsPerSecond.set(labels, progress.rowsPerSecond);
+    this.snapshotEtaSeconds.set(labels, progress.etaSeconds ?? -1);
+    this.snapshotRunning.set(labels, progress.state === 'running' ? 1 : 0);
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const counters = this.eventCounters;
     this.events = new Counter({

@@ -81,8 +81,8 @@ export function parseSignal(value: unknown): Signal {
 }
 
 /** The signal queue's declaration; the bridge and every requester declare it identically. */
-export async function declareSignalQueue(channel: Channel): Promise<void> {
-  await channel.assertQueue(SIGNAL_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+export async function declareSignalQueue(channel: Channel, queue: string = SIGNAL_QUEUE): Promise<void> {
+  await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
 }
 
 /**
@@ -94,28 +94,30 @@ export async function requestSnapshot(options: {
   amqpUrl: string;
   request: SnapshotRequestInput;
   connectionName?: string;
+  /** The bridge's signal queue (CDC_SIGNAL_QUEUE); default SIGNAL_QUEUE. */
+  queue?: string;
 }): Promise<SnapshotRequest> {
   const request = buildSnapshotRequest(options.request);
-  await publishSignal(options.amqpUrl, request, options.connectionName);
+  await publishSignal(options.amqpUrl, request, options.connectionName, options.queue);
   return request;
 }
 
 /** Asks the bridge to cancel snapshot `snapshotId` (through `SIGNAL_QUEUE`, confirmed). */
-export async function requestSnapshotStop(options: { amqpUrl: string; snapshotId: string; connectionName?: string }): Promise<StopSnapshot> {
+export async function requestSnapshotStop(options: { amqpUrl: string; snapshotId: string; connectionName?: string; queue?: string }): Promise<StopSnapshot> {
   const stop = buildStopSnapshot(options.snapshotId);
-  await publishSignal(options.amqpUrl, stop, options.connectionName);
+  await publishSignal(options.amqpUrl, stop, options.connectionName, options.queue);
   return stop;
 }
 
-async function publishSignal(amqpUrl: string, signal: Signal, connectionName = 'strangler-snapshot-request'): Promise<void> {
+async function publishSignal(amqpUrl: string, signal: Signal, connectionName = 'strangler-snapshot-request', queue: string = SIGNAL_QUEUE): Promise<void> {
   let connection: amqp.ChannelModel | undefined;
   try {
     connection = await amqp.connect(amqpUrl, { clientProperties: { connection_name: connectionName } });
     connection.on('error', () => undefined);
     const channel = await connection.createConfirmChannel();
     channel.on('error', () => undefined);
-    await declareSignalQueue(channel);
-    channel.sendToQueue(SIGNAL_QUEUE, Buffer.from(JSON.stringify(signal)), {
+    await declareSignalQueue(channel, queue);
+    channel.sendToQueue(queue, Buffer.from(JSON.stringify(signal)), {
       persistent: true,
       contentType: 'application/json',
       messageId: signal.id,

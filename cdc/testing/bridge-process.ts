@@ -32,6 +32,8 @@ export class BridgeProcess {
         CDC_STANDBY_POLL_MS: String(config.standbyPollMs),
         CDC_BACKOFF_MAX_MS: String(config.backoffMaxMs),
         CDC_HEARTBEAT_MS: String(config.heartbeatIntervalMs),
+        CDC_SNAPSHOT_CHUNK_SIZE: String(config.snapshotChunkSize),
+        CDC_SIGNAL_QUEUE: config.signalQueue,
         LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],

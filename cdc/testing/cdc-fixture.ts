@@ -60,6 +60,7 @@ export class CdcFixture {
       publication: `test_pub_${this.suffix}`,
       lockName: `test-cdc-lock:${this.suffix}`,
       connectionName: `test-cdc:${this.suffix}`,
+      signalQueue: `test.cdc.signals.${this.suffix}`,
     };
   }
 
@@ -138,6 +139,7 @@ export class CdcFixture {
     if (connection) {
       const channel = await connection.createChannel();
       await channel.deleteQueue(this.names.streamQueue).catch(() => undefined);
+      await channel.deleteQueue(this.names.signalQueue).catch(() => undefined);
       const second = await connection.createChannel();
       await second.deleteExchange(this.names.exchange).catch(() => undefined);
       await connection.close().catch(() => undefined);
