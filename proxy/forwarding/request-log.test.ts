@@ -25,8 +25,11 @@ describe('the request log', () => {
 
   it('writes one line per request with route, target, mode, status, duration, bytes and request id — and no secrets', async () => {
     const response = await send(`${proxy.url}/rest/V1/carts/mine`, { headers: { authorization: 'Bearer customer-token-SECRET', cookie: 'PHPSESSID=session-SECRET' } });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const requestLines = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'request');
+    // Request lines reach the stream in batches, at most a second late (request-log.ts).
+    const requestLines = await eventually(() => {
+      const found = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'request');
+      return found.length > 0 ? found : undefined;
+    });
     expect(requestLines).toHaveLength(1);
     expect(requestLines[0]).toMatchObject({
       component: 'proxy',
@@ -43,3 +46,13 @@ describe('the request log', () => {
     expect(lines.join('\n')).not.toContain('SECRET');
   });
 });
+
+async function eventually<T>(probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`nothing within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
