@@ -159,6 +159,7 @@ export class Forwarder {
 
   close(): void {
     this.#proxy.close();
+    this.#requestLog.flush();
   }
 
   #chooseUpstream(active: ActiveTable, route: CompiledRoute, headers: IncomingMessage['headers']): UpstreamRuntime {
