@@ -331,6 +331,7 @@ export class CdcBridge {
         batchRows: config.snapshotBatchRows,
         connectionName: config.connectionName,
         signalQueue: config.signalQueue,
+        publication: config.publication,
         publish: (message, onConfirm) => {
           const id = coordinator.register();
           publisherRef.publishRaw('', message.routingKey, message.body, message.properties, () => {

@@ -5,6 +5,9 @@ import { CdcBridge } from '../cdc/bridge.ts';
 import { startHealthServer } from '../cdc/health-server.ts';
 import { CdcFixture } from '../cdc/testing/cdc-fixture.ts';
 import { embeddedLegacyUrl, registerCdcCommands, runCdcStatus, type CdcCommandIo } from './cdc-commands.ts';
+import { runSnapshotCancel, runSnapshotCommand } from './cdc-snapshot-commands.ts';
+import { TestTarget } from '../cdc/snapshot/test-target.ts';
+import { readSnapshot } from '../cdc/snapshot/snapshot-request.ts';
 
 let fixture: CdcFixture;
 let bridge: CdcBridge;
@@ -46,7 +49,7 @@ describe('strangler cdc status', () => {
     expect(text).toContain(`slot          ${fixture.names.slot} (pgoutput, active`);
     expect(text).toMatch(/confirmed flush\s+[0-9A-F]+\/[0-9A-F]+/);
     expect(text).toMatch(/lag\s+\d/);
-    expect(text).toContain(`publication   ${fixture.names.publication} (1 tables: item)`);
+    expect(text).toContain(`publication   ${fixture.names.publication} (2 tables: item, strangler_cdc_signal)`);
     expect(text).toContain(`bridge        active at http://127.0.0.1:${health.port}`);
     expect(text).toMatch(/events\s+3 confirmed/);
   });
@@ -116,7 +119,7 @@ describe('strangler cdc status', () => {
     const program = new Command();
     registerCdcCommands(program, io());
     const cdc = program.commands.find((command) => command.name() === 'cdc');
-    expect(cdc?.commands.map((command) => command.name())).toEqual(['status']);
+    expect(cdc?.commands.map((command) => command.name())).toEqual(['status', 'snapshot']);
   });
 
   it('serves Prometheus metrics with events by table and op, slot lag and the active flag', async () => {
@@ -128,5 +131,73 @@ describe('strangler cdc status', () => {
     expect(text).toContain('cdc_retained_wal_bytes');
     const healthz = await fetch(`http://127.0.0.1:${health.port}/healthz`);
     expect(healthz.status).toBe(200);
+  });
+});
+
+describe('strangler cdc snapshot', () => {
+  let target: TestTarget;
+
+  beforeAll(async () => {
+    await fixture.query(`INSERT INTO item SELECT g, 'n' || g FROM generate_series(4, 1500) g`);
+    await fixture.query('ANALYZE item');
+    target = await TestTarget.create({ amqpUrl: fixture.amqpUrl, queue: `test.cli.${fixture.suffix}.pim`, exchange: fixture.names.exchange, bindingKeys: [] });
+  });
+
+  afterAll(async () => {
+    await target?.close();
+  });
+
+  it('--wait writes the request, prints its id, follows the progress and exits 0 once completed; status lists it', async () => {
+    const terminal = io();
+    const code = await runSnapshotCommand({ tables: ['item'], target: target.queue, chunkSize: 200, wait: true, timeout: 60 }, terminal, fixture.database.url);
+    expect(code).toBe(0);
+    const id = terminal.stdout[0]!;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(terminal.stderr.join('\n')).toMatch(new RegExp(`${id}  completed, 1500/~1500 rows \\(100%\\), 1/1 tables`));
+    expect(target.table('public.item').size).toBe(1500);
+
+    const status = io();
+    await runCdcStatus(
+      { databaseUrl: fixture.database.url, slot: fixture.names.slot, publication: fixture.names.publication, bridgeUrl: `http://127.0.0.1:${health.port}` },
+      status,
+    );
+    expect(status.stdout.join('\n')).toContain(`snapshots\n  ${id}  completed, 1500/~1500 rows`);
+    const json = io();
+    await runCdcStatus(
+      { databaseUrl: fixture.database.url, slot: fixture.names.slot, publication: fixture.names.publication, bridgeUrl: `http://127.0.0.1:${health.port}`, json: true },
+      json,
+    );
+    const report = JSON.parse(json.stdout.join('\n'));
+    expect(report.snapshots[0]).toMatchObject({ snapshotId: id, state: 'completed', rowsEmitted: 1500, target: target.queue });
+    expect(report.bridge.status.snapshots.find((progress: { snapshotId: string }) => progress.snapshotId === id)).toMatchObject({ state: 'completed' });
+    const metrics = await (await fetch(`http://127.0.0.1:${health.port}/metrics`)).text();
+    expect(metrics).toContain(`cdc_snapshot_rows{snapshot="${id}",target="${target.queue}",table="item"} 1500`);
+    expect(metrics).toContain(`cdc_snapshot_running{snapshot="${id}",target="${target.queue}"} 0`);
+  }, 90_000);
+
+  it('cancel <id> stops a running snapshot; --wait on it exits 2', async () => {
+    const started = io();
+    expect(await runSnapshotCommand({ tables: ['item'], target: target.queue, chunkSize: 5 }, started, fixture.database.url)).toBe(0);
+    const id = started.stdout[0]!;
+    const deadline = Date.now() + 30_000;
+    while ((await readSnapshot(fixture.pool, id))?.state !== 'running') {
+      if (Date.now() > deadline) throw new Error('the snapshot did not start');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const cancel = io();
+    expect(await runSnapshotCancel(id, cancel, fixture.database.url)).toBe(0);
+    const waiting = io();
+    expect(await runSnapshotCommand({ id, tables: ['item'], target: target.queue, wait: true, timeout: 30 }, waiting, fixture.database.url)).toBe(2);
+    expect(waiting.stderr.join('\n')).toContain('(already requested)');
+    expect(waiting.stderr.join('\n')).toContain(`${id}  cancelled`);
+    const again = io();
+    expect(await runSnapshotCancel(id, again, fixture.database.url)).toBe(1);
+    expect(again.stderr.join('\n')).toContain('already ended: cancelled');
+  }, 60_000);
+
+  it('refuses an invalid request before writing anything, with the code', async () => {
+    const terminal = io();
+    expect(await runSnapshotCommand({ tables: ['not a table!'], target: 'pim' }, terminal, fixture.database.url)).toBe(1);
+    expect(terminal.stderr.join('\n')).toContain('CDC_SNAPSHOT_REQUEST_INVALID');
   });
 });

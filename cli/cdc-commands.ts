@@ -2,6 +2,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import pg from 'pg';
 import { StranglerError, messageOf, redactUrl } from '../platform/errors.ts';
 import { DEFAULT_PUBLICATION, DEFAULT_SLOT } from '../cdc/capture-table.ts';
+import { listSnapshots, type SnapshotRecord } from '../cdc/snapshot/snapshot-request.ts';
+import { formatProgress, registerSnapshotCommands } from './cdc-snapshot-commands.ts';
 
 export interface CdcCommandIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -45,6 +47,8 @@ export interface CdcStatusReport {
   slot: SlotReport | null;
   publication: { name: string; tables: string[] } | null;
   bridge: { url: string; reachable: boolean; status?: Record<string, unknown>; error?: string };
+  /** Incremental snapshots from the bridge's bookkeeping table, running ones first, then the newest. */
+  snapshots: SnapshotRecord[];
 }
 
 /** `strangler cdc status`: the slot, the publication and the bridge, from PostgreSQL and the bridge's /healthz. */
@@ -52,7 +56,7 @@ export function registerCdcCommands(program: Command, io: CdcCommandIo = default
   const cdc = program.command('cdc').description('the CDC bridge: legacy PostgreSQL changes to RabbitMQ');
   cdc
     .command('status')
-    .description('print the replication slot, publication, LSNs, lag and event rates')
+    .description('print the replication slot, publication, LSNs, lag, event rates and snapshots with their progress')
     .option('--database-url <url>', 'the legacy database (default: LEGACY_DATABASE_URL, else the embedded one, postgres://postgres:postgres@127.0.0.1:PG_PORT/legacy, port 5433)')
     .option('--slot <name>', `replication slot (default: CDC_SLOT or ${DEFAULT_SLOT})`)
     .option('--publication <name>', `publication (default: CDC_PUBLICATION or ${DEFAULT_PUBLICATION})`)
@@ -63,7 +67,9 @@ export function registerCdcCommands(program: Command, io: CdcCommandIo = default
       `
 Lag is measured by PostgreSQL (current WAL position − the slot's confirmed flush position);
 retained WAL is what the server keeps for the slot. Rates and in-flight events come from the
-running bridge. Exit status 1 when the database cannot be reached or the slot does not exist.
+running bridge. Snapshots (\`strangler cdc snapshot\`) are listed with their state, rows of
+the estimate, rows/s and ETA, running ones first. Exit status 1 when the database cannot be
+reached or the slot does not exist.
 
 Without --database-url or LEGACY_DATABASE_URL it reads the embedded PostgreSQL that
 \`npm start\` runs: postgres://postgres:postgres@127.0.0.1:\${PG_PORT:-5433}/legacy.
@@ -76,6 +82,7 @@ Example:
     .action(async (options: CdcStatusOptions) => {
       process.exit(await runCdcStatus(options, io));
     });
+  registerSnapshotCommands(cdc, io, (explicit) => explicit ?? (io.env.LEGACY_DATABASE_URL || embeddedLegacyUrl(io.env)));
 }
 
 export async function runCdcStatus(options: CdcStatusOptions, io: CdcCommandIo): Promise<number> {
@@ -124,6 +131,7 @@ export async function collectCdcStatus(options: {
   let slot: SlotReport | null;
   let publication: CdcStatusReport['publication'];
   let database: string;
+  let snapshots: SnapshotRecord[];
   try {
     database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db;
     const { rows } = await client.query<{
@@ -162,6 +170,7 @@ export async function collectCdcStatus(options: {
       [options.publication],
     );
     publication = exists.rowCount ? { name: options.publication, tables: tables.rows.map((table) => table.name) } : null;
+    snapshots = await listSnapshots(client, 10);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -173,7 +182,7 @@ export async function collectCdcStatus(options: {
   } catch (error) {
     bridge.error = messageOf(error);
   }
-  return { database, slot, publication, bridge };
+  return { database, slot, publication, bridge, snapshots };
 }
 
 function bytes(value: number | null | undefined): string {
@@ -217,6 +226,10 @@ export function formatCdcStatus(report: CdcStatusReport): string {
     if (lastError) lines.push(`  last error        ${lastError.code}: ${lastError.message}`);
   } else {
     lines.push(`bridge        not reachable at ${bridge.url}${bridge.error ? ` (${bridge.error})` : ''}`);
+  }
+  if (report.snapshots.length > 0) {
+    lines.push('snapshots');
+    for (const snapshot of report.snapshots) lines.push(`  ${formatProgress(snapshot)} → ${snapshot.target}`);
   }
   return lines.join('\n');
 }

@@ -34,6 +34,8 @@ export interface IncrementalSnapshotOptions {
   /** Rows per batch message. */
   batchRows: number;
   connectionName: string;
+  /** The publication: only tables it captures can be snapshotted (their changes must reach the stream). */
+  publication: string;
   /** The AMQP queue of requests (SIGNAL_QUEUE unless configured otherwise). */
   signalQueue: string;
   /**
@@ -426,6 +428,22 @@ export class IncrementalSnapshots {
     return new Promise<void>((resolve) => this.options.publish(message, resolve));
   }
 
+  /**
+   * A table outside the publication has no streamed changes to drop rows for: a chunk could
+   * carry a state older than the consumer's. Debezium likewise snapshots captured tables only.
+   */
+  private async assertCaptured(tables: SnapshotTable[]): Promise<void> {
+    const { rows } = await this.pool.query<{ name: string }>(
+      `SELECT schemaname || '.' || tablename AS name FROM pg_publication_tables WHERE pubname = $1`,
+      [this.options.publication],
+    );
+    const captured = new Set(rows.map((row) => row.name));
+    const missing = tables.filter((table) => !captured.has(table.qualified));
+    if (missing.length > 0) {
+      throw new SnapshotFailed(`${missing.map((table) => table.qualified).join(', ')} not captured (not in publication ${this.options.publication}); add it to CDC_TABLES and restart the bridge`);
+    }
+  }
+
   private async targetQueueExists(queue: string): Promise<boolean> {
     const connection = this.connection;
     if (!connection) return true;
@@ -448,6 +466,7 @@ export class IncrementalSnapshots {
       const tables: SnapshotTable[] = [];
       for (const name of row.tables) tables.push(await describeTable(this.pool, name).catch((error: unknown) => rethrowPermanent(error)));
       if (row.keys) validateKeys(row.keys, tables);
+      await this.assertCaptured(tables);
       if (row.state === 'pending') {
         if (!(await this.targetQueueExists(run.context.queue))) {
           throw new SnapshotFailed(`the target queue ${run.context.queue} does not exist; start the service (its consumer declares the queue) and request again`);
