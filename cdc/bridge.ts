@@ -329,7 +329,8 @@ export class CdcBridge {
         logger,
         chunkSize: config.snapshotChunkSize,
         batchRows: config.snapshotBatchRows,
-        connectionName: config.connectionName,
+        // Not containing config.connectionName: that name means the publishing connection.
+        connectionName: `strangler-cdc-signals:${config.slot}`,
         signalQueue: config.signalQueue,
         publication: config.publication,
         publish: (message, onConfirm) => {

@@ -33,6 +33,7 @@ export interface IncrementalSnapshotOptions {
   chunkSize: number;
   /** Rows per batch message. */
   batchRows: number;
+  /** Name of the signal queue's AMQP connection as RabbitMQ lists it. */
   connectionName: string;
   /** The publication: only tables it captures can be snapshotted (their changes must reach the stream). */
   publication: string;
@@ -281,7 +282,7 @@ export class IncrementalSnapshots {
   }
 
   private async consumeSignalQueue(): Promise<void> {
-    const connection = await amqp.connect(this.options.amqpUrl, { clientProperties: { connection_name: `${this.options.connectionName}:signals` } });
+    const connection = await amqp.connect(this.options.amqpUrl, { clientProperties: { connection_name: this.options.connectionName } });
     this.connection = connection;
     connection.on('error', () => undefined);
     connection.on('close', () => {
