@@ -476,11 +476,13 @@ export class IncrementalSnapshots {
           run.estimated[row.tables[index]!] = row.keys ? row.keys.length : await estimateRows(this.pool, tables[index]!);
         }
         row.rows_estimated = run.estimated;
-        await this.pool.query(
+        const started = await this.pool.query(
           `UPDATE ${SNAPSHOT_STATE_TABLE} SET state = 'running', started_at = now(), updated_at = now(), rows_estimated = $2::jsonb, current_table = $3
             WHERE id = $1 AND state = 'pending'`,
           [row.id, JSON.stringify(run.estimated), row.tables[0]],
         );
+        // Cancelled between being picked and starting: the stop signal already told the target.
+        if (!started.rowCount) return;
         log.info({ tables: row.tables, estimated: run.estimated }, 'snapshot started');
       } else {
         log.info({ table: row.current_table, lastKey: row.last_key }, 'snapshot resumed after the last completed chunk');
@@ -540,6 +542,8 @@ export class IncrementalSnapshots {
           [row.id, name, next],
         );
         row.current_table = next;
+        // The resume point belonged to the table just finished; the next one starts at its first key.
+        row.last_key = null;
         log.info({ table: name, rows: run.emitted[name] ?? 0 }, 'table snapshotted');
       }
       await this.finish(run, 'completed');

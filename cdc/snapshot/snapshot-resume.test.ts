@@ -16,7 +16,10 @@ describe('an incremental snapshot survives kill -9 of the bridge', () => {
     fixture = await CdcFixture.create('snapshot_resume', { migrateLegacy: false });
     await fixture.query('CREATE TABLE snap_big (id integer PRIMARY KEY, qty integer NOT NULL, label text)');
     await fixture.query(`INSERT INTO snap_big SELECT g, g % 97, 'label ' || g FROM generate_series(1, $1) g`, [ROWS]);
-    await fixture.query('ANALYZE snap_big');
+    // A second table: after the resumed first one it must start at its own first key.
+    await fixture.query('CREATE TABLE snap_small (id integer PRIMARY KEY, label text)');
+    await fixture.query(`INSERT INTO snap_small SELECT g, 'small ' || g FROM generate_series(1, 300) g`);
+    await fixture.query('ANALYZE snap_big, snap_small');
   }, 60_000);
 
   afterAll(async () => {
@@ -26,8 +29,8 @@ describe('an incremental snapshot survives kill -9 of the bridge', () => {
     await fixture?.cleanup();
   });
 
-  it('resumes from the chunk after the last completed one and completes; the target ends equal to the table', async () => {
-    const config = fixture.config({ tables: ['snap_big'], snapshotChunkSize: CHUNK });
+  it('resumes from the chunk after the last completed one and completes; the target ends equal to the tables', async () => {
+    const config = fixture.config({ tables: ['snap_big', 'snap_small'], snapshotChunkSize: CHUNK });
     const first = BridgeProcess.start(config);
     processes.push(first);
     await first.waitUntilStreaming(60_000);
@@ -35,7 +38,7 @@ describe('an incremental snapshot survives kill -9 of the bridge', () => {
       amqpUrl: fixture.amqpUrl,
       queue: `test.snap.${fixture.suffix}.resume`,
       exchange: fixture.names.exchange,
-      bindingKeys: ['legacy.public.snap_big'],
+      bindingKeys: ['legacy.public.snap_big', 'legacy.public.snap_small'],
     });
     let writing = true;
     const writer = (async () => {
@@ -46,7 +49,7 @@ describe('an incremental snapshot survives kill -9 of the bridge', () => {
       }
     })();
 
-    const request = buildSnapshotRequest({ target: target.queue, tables: ['snap_big'] });
+    const request = buildSnapshotRequest({ target: target.queue, tables: ['snap_big', 'snap_small'] });
     await writeSignal(fixture.pool, request);
     await eventually(async () => ((await readSnapshot(fixture.pool, request.id))?.rowsEmitted ?? 0) >= 5 * CHUNK, 60_000, 'a few completed chunks');
     first.kill('SIGKILL');
@@ -70,9 +73,10 @@ describe('an incremental snapshot survives kill -9 of the bridge', () => {
       .map((row) => ({ id: row.id as number, qty: row.qty as number, label: row.label as string }))
       .sort((a, b) => a.id - b.id);
     expect(stored).toEqual(legacy);
+    expect(target.table('public.snap_small').size).toBe(300);
     // Not from scratch: at most the chunk in flight at the kill was read twice.
     const snapshotRows = target.changes.filter((change) => change.event.op === 'r').length;
-    expect(snapshotRows).toBeLessThanOrEqual(ROWS + CHUNK);
+    expect(snapshotRows).toBeLessThanOrEqual(ROWS + 300 + CHUNK);
     expect(target.errors).toEqual([]);
   }, 240_000);
 });

@@ -7,7 +7,7 @@ import amqp from 'amqplib';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { publishProductHistory } from '../../cdc/testing/history-stream.ts';
+import { publishProductSnapshot, publishSnapshotControl } from '../../cdc/consumer/testing/snapshot-publisher.ts';
 
 // extracted/pim/main.ts as the stack launcher starts it: env in, JSON logs out, SIGTERM to stop.
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
@@ -18,11 +18,6 @@ const output: string[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase('pim_main');
-  // The bridge's stream, empty: the PIM waits for it before it calls itself ready.
-  const connection = await amqp.connect(inject('amqpUrl'));
-  const channel = await connection.createChannel();
-  await channel.assertQueue(`test.pim.main.log.${suffix}`, { durable: true, arguments: { 'x-queue-type': 'stream' } });
-  await connection.close();
   child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     env: {
       PATH: process.env.PATH,
@@ -31,7 +26,6 @@ beforeAll(async () => {
       PIM_PORT: '0',
       PIM_QUEUE: `pim.cdc.main.${suffix}`,
       CDC_EXCHANGE: `test.pim.main.${suffix}`,
-      CDC_STREAM: `test.pim.main.log.${suffix}`,
       CDC_URL: 'off',
       LOG_LEVEL: 'info',
     },
@@ -45,11 +39,28 @@ afterAll(async () => {
   if (child.exitCode === null) child.kill('SIGKILL');
   const connection = await amqp.connect(inject('amqpUrl'));
   const channel = await connection.createChannel();
-  for (const queue of [`pim.cdc.main.${suffix}`, `pim.cdc.main.${suffix}.retry`, `pim.cdc.main.${suffix}.dead`, `test.pim.main.log.${suffix}`]) await channel.deleteQueue(queue).catch(() => undefined);
+  for (const queue of [`pim.cdc.main.${suffix}`, `pim.cdc.main.${suffix}.retry`, `pim.cdc.main.${suffix}.dead`]) await channel.deleteQueue(queue).catch(() => undefined);
   await channel.deleteExchange(`test.pim.main.${suffix}`).catch(() => undefined);
   await connection.close();
   await database?.drop();
 });
+
+/** The snapshot id the PIM recorded before requesting its seed (cdc_seed), once it is there. */
+async function seedSnapshotId(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const row = await client.query<{ snapshot_id: string }>('SELECT snapshot_id FROM cdc_seed').then((result) => result.rows[0], () => undefined);
+      if (row?.snapshot_id) return row.snapshot_id;
+      if (Date.now() > deadline) throw new Error('no snapshot requested');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await client.end();
+  }
+}
 
 describe('the PIM process', () => {
   it('starts from its environment, answers /healthz and /readyz, and stops cleanly on SIGTERM', async () => {
@@ -64,37 +75,33 @@ describe('the PIM process', () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', store: 'postgres' });
-    // An empty stream and an empty queue: ready once the stream was read and the queue is followed.
-    const readyDeadline = Date.now() + 15_000;
-    let ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    while (ready.status !== 200 && Date.now() < readyDeadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    }
-    expect(ready.status).toBe(200);
+    // An empty store asks for a snapshot and is not ready until it has been applied (no bridge runs here).
+    const id = await seedSnapshotId(database.url);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(503);
     expect(ready.headers.get('x-data-lsn')).toBe('0/0');
+    expect(await ready.json()).toMatchObject({ ready: false, status: 'seeding', snapshot: { id, rowsEmitted: 0, rowsEstimated: null, percent: null, etaSeconds: null } });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
 });
 
-describe('the PIM process stopped during its first fill', () => {
-  const fill = { exchange: `test.pim.fill.${suffix}`, stream: `test.pim.fill.log.${suffix}`, queue: `pim.cdc.fill.${suffix}` };
+describe('the PIM process stopped while seeding', () => {
+  const fill = { exchange: `test.pim.fill.${suffix}`, queue: `pim.cdc.fill.${suffix}` };
   const total = 4000;
+  const amqpUrl = inject('amqpUrl');
   let fillDatabase: TestDatabase;
 
   beforeAll(async () => {
     fillDatabase = await createTestDatabase('pim_fill');
-    // A history stream as the bridge leaves it: product inserts, one transaction each.
-    await publishProductHistory({ amqpUrl: inject('amqpUrl'), exchange: fill.exchange, stream: fill.stream, count: total });
   });
 
   afterAll(async () => {
-    const connection = await amqp.connect(inject('amqpUrl'));
+    const connection = await amqp.connect(amqpUrl);
     const channel = await connection.createChannel();
     channel.on('error', () => undefined);
-    for (const queue of [fill.queue, `${fill.queue}.retry`, `${fill.queue}.dead`, fill.stream]) await channel.deleteQueue(queue).catch(() => undefined);
+    for (const queue of [fill.queue, `${fill.queue}.retry`, `${fill.queue}.dead`]) await channel.deleteQueue(queue).catch(() => undefined);
     await channel.deleteExchange(fill.exchange).catch(() => undefined);
     await connection.close();
     await fillDatabase?.drop();
@@ -106,11 +113,10 @@ describe('the PIM process stopped during its first fill', () => {
       env: {
         PATH: process.env.PATH,
         PIM_DATABASE_URL: fillDatabase.url,
-        AMQP_URL: inject('amqpUrl'),
+        AMQP_URL: amqpUrl,
         PIM_PORT: '0',
         PIM_QUEUE: fill.queue,
         CDC_EXCHANGE: fill.exchange,
-        CDC_STREAM: fill.stream,
         CDC_URL: 'off',
         LOG_LEVEL: 'info',
       },
@@ -131,11 +137,11 @@ describe('the PIM process stopped during its first fill', () => {
     return { process_, exited, port, output: () => lines.join('') };
   }
 
-  async function products(): Promise<number> {
+  async function count(sql: string): Promise<number> {
     const client = new pg.Client({ connectionString: fillDatabase.url });
     await client.connect();
     try {
-      return Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM pim_raw_entity')).rows[0]!.n);
+      return Number((await client.query<{ n: string }>(sql)).rows[0]!.n);
     } catch {
       return 0; // not migrated yet
     } finally {
@@ -143,29 +149,50 @@ describe('the PIM process stopped during its first fill', () => {
     }
   }
 
-  it('when SIGTERM arrives during the initial fill, then the PIM exits 0 within 3 s and the next start completes the fill', async () => {
+  async function readyz(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('when SIGTERM arrives while seeding, then the PIM exits 0 within 3 s, the next start follows the same snapshot, and documents are built when it completes', async () => {
     const first = start();
-    await first.port();
+    const firstPort = await first.port();
+    const snapshotId = await seedSnapshotId(fillDatabase.url);
+    // The bridge's part, by hand: the snapshot's rows in batches, progress after the first half.
+    await publishProductSnapshot({ amqpUrl, queue: fill.queue, snapshotId, from: 1, to: total / 2 });
+    await publishSnapshotControl({ amqpUrl, queue: fill.queue, kind: 'progress', snapshotId, rowsEmitted: total / 2, rowsEstimated: total, etaSeconds: 2 });
+    await publishProductSnapshot({ amqpUrl, queue: fill.queue, snapshotId, from: total / 2 + 1, to: total });
     const deadline = Date.now() + 30_000;
-    while ((await products()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    let seeding = (await readyz(firstPort)).body;
+    while ((seeding.snapshot as { rowsEmitted?: number } | null)?.rowsEmitted !== total / 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      seeding = (await readyz(firstPort)).body;
+    }
+    expect(seeding).toMatchObject({ ready: false, status: 'seeding', snapshot: { id: snapshotId, rowsEmitted: 2000, rowsEstimated: 4000, percent: 50, etaSeconds: 2 } });
+    // While seeding, rows land raw; documents wait for the end of the snapshot.
+    expect(await count('SELECT count(*) AS n FROM pim_raw_entity')).toBeGreaterThanOrEqual(total / 2);
+    expect(await count('SELECT count(*) AS n FROM pim_document')).toBe(0);
     const sentAt = Date.now();
     first.process_.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(Date.now() - sentAt, first.output()).toBeLessThan(3000);
-    const afterStop = await products();
-    expect(afterStop).toBeGreaterThan(0);
-    expect(afterStop, 'the fill had already finished: the stop was not during the fill').toBeLessThan(total);
 
     const second = start();
     const port = await second.port();
+    expect(await seedSnapshotId(fillDatabase.url)).toBe(snapshotId);
+    expect(await readyz(port)).toMatchObject({ status: 503, body: { status: 'seeding', snapshot: { id: snapshotId } } });
+    await publishSnapshotControl({ amqpUrl, queue: fill.queue, kind: 'completed', snapshotId, rowsEmitted: total, rowsEstimated: total, etaSeconds: 0 });
     const readyDeadline = Date.now() + 60_000;
-    let ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    let ready = await readyz(port);
     while (ready.status !== 200 && Date.now() < readyDeadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      ready = await readyz(port);
     }
     expect(ready.status, second.output().slice(-2000)).toBe(200);
-    expect(await products()).toBe(total);
+    expect(ready.body).toMatchObject({ status: 'ready', snapshot: null });
+    expect(await count('SELECT count(*) AS n FROM pim_raw_entity')).toBe(total);
+    expect(await count('SELECT count(*) AS n FROM pim_document')).toBe(total);
+    expect(second.output()).toContain('following the same snapshot');
     second.process_.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 120_000);

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     port: config.port,
     queue: config.queue,
     exchange: config.exchange,
-    stream: config.stream,
+    signalQueue: config.signalQueue,
     serverName: config.serverName,
     bridgeHealthUrl: config.bridgeHealthUrl,
     metrics: new PimMetrics({ defaultMetrics: true }),

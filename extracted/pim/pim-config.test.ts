@@ -8,7 +8,7 @@ describe('the PIM configuration', () => {
       port: 8083,
       queue: 'pim.cdc',
       exchange: 'legacy.cdc',
-      stream: 'legacy.cdc.log',
+      signalQueue: 'legacy.cdc.signals',
       amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
       bridgeHealthUrl: 'http://127.0.0.1:8084/healthz',
       elasticsearchUrl: undefined,

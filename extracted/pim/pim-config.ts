@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PimErrors } from './errors.ts';
+import { SIGNAL_QUEUE } from '../../cdc/snapshot/snapshot-protocol.ts';
 
 /** The PIM's configuration, parsed once from the environment by main.ts. */
 export interface PimConfig {
@@ -11,7 +12,8 @@ export interface PimConfig {
   readonly elasticsearchIndex: string;
   readonly queue: string;
   readonly exchange: string;
-  readonly stream: string;
+  /** The bridge's signal queue, through which an empty store requests its snapshot. */
+  readonly signalQueue: string;
   readonly serverName: string;
   readonly bridgeHealthUrl: string | undefined;
   readonly logLevel: string;
@@ -27,7 +29,7 @@ const envSchema = z.object({
   PIM_ES_INDEX: z.string().regex(/^[a-z0-9_-]+$/, 'PIM_ES_INDEX must be lower-case letters, digits, - or _').default('pim-products'),
   PIM_QUEUE: z.string().min(1).default('pim.cdc'),
   CDC_EXCHANGE: z.string().min(1).default('legacy.cdc'),
-  CDC_STREAM: z.string().min(1).default('legacy.cdc.log'),
+  CDC_SIGNAL_QUEUE: z.string().min(1).default(SIGNAL_QUEUE),
   CDC_SERVER_NAME: z.string().min(1).default('legacy'),
   // The bridge's base URL, as for the proxy (the service reads `${CDC_URL}/healthz`,
   // cdc/health-server.ts); "off" disables the comparison. Unset: the bridge on this host at
@@ -56,7 +58,7 @@ export function parsePimConfig(env: Record<string, string | undefined>): PimConf
     elasticsearchIndex: value.PIM_ES_INDEX,
     queue: value.PIM_QUEUE,
     exchange: value.CDC_EXCHANGE,
-    stream: value.CDC_STREAM,
+    signalQueue: value.CDC_SIGNAL_QUEUE,
     serverName: value.CDC_SERVER_NAME,
     bridgeHealthUrl: value.CDC_URL === 'off' ? undefined : `${(value.CDC_URL ?? `http://127.0.0.1:${value.CDC_PORT}`).replace(/\/+$/, '')}/healthz`,
     logLevel: value.LOG_LEVEL,

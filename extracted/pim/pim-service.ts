@@ -13,6 +13,7 @@ import { PostgresProductStore } from './store/postgres/postgres-product-store.ts
 import { CatalogProjector } from './sync/catalog-projector.ts';
 import { CatalogSync } from './sync/catalog-sync.ts';
 import { Freshness } from './sync/freshness.ts';
+import { requestSnapshot } from '../../cdc/snapshot/snapshot-request.ts';
 
 export const PIM_SCHEMA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'schema');
 
@@ -26,12 +27,17 @@ export interface PimServiceDeps {
   createStore?: (pool: pg.Pool) => ProductStore;
   queue?: string;
   exchange?: string;
-  stream?: string;
   serverName?: string;
+  /** The bridge's signal queue (CDC_SIGNAL_QUEUE); default legacy.cdc.signals. */
+  signalQueue?: string;
   bridgeHealthUrl?: string;
-  replayIdleMs?: number;
+  /**
+   * How an empty store asks for its snapshot; default: publish the request to the bridge's signal
+   * queue (cdc/snapshot/snapshot-request.ts), targeted at the PIM's queue.
+   */
+  requestSnapshot?: (snapshotId: string, tables: readonly string[]) => Promise<void>;
   metrics?: PimMetrics;
-  /** false: serve only (no CDC consumer), e.g. for a benchmark filled by the backfill. */
+  /** false: serve only (no CDC consumer), e.g. for a benchmark filled by copyLegacySnapshot. */
   follow?: boolean;
 }
 
@@ -41,7 +47,7 @@ export interface PimService {
   store: ProductStore;
   projector: CatalogProjector;
   freshness: Freshness;
-  /** Resolves when the initial fill is done and the queue is followed. */
+  /** Resolves when the queue is followed (and an empty store's snapshot requested). */
   synced: Promise<void>;
   sync(): CatalogSync | undefined;
   close(): Promise<void>;
@@ -74,16 +80,20 @@ export async function startPimService(deps: PimServiceDeps): Promise<PimService>
   log.info({ port, store: store.kind }, 'PIM listening');
 
   if (deps.follow !== false) {
+    const queue = deps.queue ?? 'pim.cdc';
     sync = CatalogSync.begin({
+      requestSnapshot:
+        deps.requestSnapshot ??
+        (async (id, tables) => {
+          await requestSnapshot({ amqpUrl: deps.amqpUrl, request: { id, target: queue, tables: [...tables] }, queue: deps.signalQueue, connectionName: `pim-seed:${queue}` });
+        }),
       amqpUrl: deps.amqpUrl,
       pool,
       projector,
       logger: deps.logger,
-      queue: deps.queue,
+      queue,
       exchange: deps.exchange,
-      stream: deps.stream,
       serverName: deps.serverName,
-      replayIdleMs: deps.replayIdleMs,
     });
   }
   const synced = sync ? sync.started : Promise.resolve();

@@ -10,7 +10,7 @@ describe('the pricing service configuration from the environment', () => {
       amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
       cdcHealthUrl: 'http://127.0.0.1:8084/healthz',
       exchange: 'legacy.cdc',
-      streamQueue: 'legacy.cdc.log',
+      signalQueue: 'legacy.cdc.signals',
       serverName: 'legacy',
       queue: 'pricing.cdc',
       cacheTtlSeconds: 60,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PricingErrors } from './errors.ts';
+import { SIGNAL_QUEUE } from '../../cdc/snapshot/snapshot-protocol.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -15,7 +16,8 @@ export const pricingConfigSchema = z.object({
   CDC_URL: z.url().refine((value) => !/\/healthz\/?$/.test(value), 'is the bridge\'s base URL (such as http://127.0.0.1:8084), without /healthz').optional(),
   CDC_PORT: port.default(8084),
   CDC_EXCHANGE: z.string().min(1).default('legacy.cdc'),
-  CDC_STREAM: z.string().min(1).default('legacy.cdc.log'),
+  /** The bridge's signal queue, through which an empty store requests its snapshot. */
+  CDC_SIGNAL_QUEUE: z.string().min(1).default(SIGNAL_QUEUE),
   CDC_SERVER_NAME: z.string().min(1).default('legacy'),
   PRICING_QUEUE: z.string().min(1).default('pricing.cdc'),
   PRICING_CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(60),
@@ -31,7 +33,7 @@ export interface PricingConfig {
   amqpUrl: string;
   cdcHealthUrl: string;
   exchange: string;
-  streamQueue: string;
+  signalQueue: string;
   serverName: string;
   queue: string;
   cacheTtlSeconds: number;
@@ -58,7 +60,7 @@ export function pricingConfigFromEnv(env: Record<string, string | undefined>): R
     amqpUrl: value.AMQP_URL,
     cdcHealthUrl: `${(value.CDC_URL ?? `http://127.0.0.1:${value.CDC_PORT}`).replace(/\/+$/, '')}/healthz`,
     exchange: value.CDC_EXCHANGE,
-    streamQueue: value.CDC_STREAM,
+    signalQueue: value.CDC_SIGNAL_QUEUE,
     serverName: value.CDC_SERVER_NAME,
     queue: value.PRICING_QUEUE,
     cacheTtlSeconds: value.PRICING_CACHE_TTL_SECONDS,

@@ -367,6 +367,7 @@ describe('a second service started from empty after all of the above', () => {
         amqpUrl: fixture.amqpUrl,
         cdcHealthUrl: `http://127.0.0.1:${bridgeHealth.port}/healthz`,
         exchange: fixture.names.exchange,
+        signalQueue: fixture.names.signalQueue,
         serverName: 'legacy',
         queue: secondQueue,
         cacheTtlSeconds: 60,

@@ -17,7 +17,7 @@ import { requestSnapshot } from '../../cdc/snapshot/snapshot-request.ts';
 export const PRICING_MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'store', 'migrations');
 
 export interface PricingServiceDeps {
-  config: Pick<PricingConfig, 'port' | 'host' | 'databaseUrl' | 'amqpUrl' | 'cdcHealthUrl' | 'exchange' | 'serverName' | 'queue' | 'cacheTtlSeconds' | 'poolSize'>;
+  config: Pick<PricingConfig, 'port' | 'host' | 'databaseUrl' | 'amqpUrl' | 'cdcHealthUrl' | 'exchange' | 'serverName' | 'queue' | 'cacheTtlSeconds' | 'poolSize'> & Partial<Pick<PricingConfig, 'signalQueue'>>;
   logger: Logger;
   clock?: () => Date;
   metrics?: PricingMetrics;
@@ -75,7 +75,7 @@ export async function startPricingService(deps: PricingServiceDeps): Promise<Pri
       requestSnapshot:
         deps.requestSnapshot ??
         (async (id, tables) => {
-          await requestSnapshot({ amqpUrl: config.amqpUrl, request: { id, target: config.queue, tables: [...tables] }, connectionName: `pricing-seed:${config.queue}` });
+          await requestSnapshot({ amqpUrl: config.amqpUrl, request: { id, target: config.queue, tables: [...tables] }, queue: config.signalQueue, connectionName: `pricing-seed:${config.queue}` });
         }),
     }));
   } catch (error) {

@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import compression from 'compression';
 import { MagentoError, sendMagentoError } from '../../../legacy-stub/api/magento-error.ts';
@@ -7,6 +8,7 @@ import type { CatalogDictionary } from '../domain/catalog-dictionary.ts';
 import type { PimMetrics } from '../metrics.ts';
 import type { ProductStore } from '../store/product-store.ts';
 import type { Freshness } from '../sync/freshness.ts';
+import { createProductReads } from './product-reads.ts';
 import { productsRouter } from './products-router.ts';
 import { searchRouter } from './search-router.ts';
 
@@ -22,8 +24,19 @@ export interface PimAppDeps {
  * The PIM's HTTP API: the legacy's product reads under /rest/V1, /search, and the freshness
  * endpoints. Every response carries X-Data-Lsn: the commit LSN of the newest legacy change its
  * data includes, so a client (or the proxy's shadow comparison) can tell how fresh it is.
+ *
+ * A request listener for node:http: the two storefront reads are answered before express when
+ * they can be (product-reads.ts, the same bytes), everything else by the express app.
  */
-export function createPimApp(deps: PimAppDeps): express.Express {
+export function createPimApp(deps: PimAppDeps): RequestListener {
+  const app = createExpressApp(deps);
+  const reads = createProductReads(deps, app);
+  return (req, res) => {
+    if (!reads(req, res)) app(req, res);
+  };
+}
+
+function createExpressApp(deps: PimAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -33,7 +46,8 @@ export function createPimApp(deps: PimAppDeps): express.Express {
 
   app.get('/healthz', async (_req, res) => {
     const status = await deps.freshness.status();
-    res.json({ status: 'ok', store: deps.store.kind, ...status });
+    // `status` is the process's ('ok'); the sync's own ('seeding', 'ready', …) is `sync` here and `status` in /readyz.
+    res.json({ ...status, status: 'ok', sync: status.status, store: deps.store.kind });
   });
   app.get('/readyz', async (_req, res) => {
     const status = await deps.freshness.status();

@@ -2,11 +2,12 @@ import type pg from 'pg';
 import type { Logger } from '../../../platform/logger.ts';
 import { AppliedPositions } from '../../../cdc/consumer/applied-positions.ts';
 import { comparePositions, type ReceivedChange, type ChangePosition } from '../../../cdc/consumer/received-change.ts';
+import { Lsn } from '../../../cdc/offsets/lsn.ts';
 import type { CatalogDictionary } from '../domain/catalog-dictionary.ts';
 import { buildProductDocument } from '../domain/document-builder.ts';
 import type { ProductStore } from '../store/product-store.ts';
 import type { PimMetrics } from '../metrics.ts';
-import { applyRawChange, changesDictionary } from './raw-catalog.ts';
+import { applyRawChanges, changesDictionary } from './raw-catalog.ts';
 import { loadDictionary, readRawProducts } from './raw-product-reader.ts';
 
 const REBUILD_BATCH = 500;
@@ -53,6 +54,15 @@ export class CatalogProjector {
     });
   }
 
+  /**
+   * Folds changes into the raw rows and marks their products dirty, without building documents:
+   * while a store seeds from a snapshot, every table's rows touch every product again and again,
+   * so documents are built once, in bulk, by `flushDirty` when the snapshot has completed.
+   */
+  applyDeferred(changes: readonly ReceivedChange[]): Promise<{ applied: number; skipped: number }> {
+    return this.exclusive(() => this.applyRaw(changes));
+  }
+
   /** The attribute dictionary from the raw rows, cached until an eav_attribute(_option) change. */
   async currentDictionary(): Promise<CatalogDictionary> {
     if (this.dictionary) return this.dictionary;
@@ -82,18 +92,27 @@ export class CatalogProjector {
       const dirty = new Map<number, string>();
       let allAt: string | null = null;
       const categories: Array<{ id: number; lsn: string }> = [];
-      for (const change of changes) {
-        if (!(await this.positions.claim(client, change))) continue;
-        applied += 1;
-        const lsn = change.position.commitLsn.toString();
-        for (const affected of await applyRawChange(client, change)) {
-          if ('products' in affected) for (const id of affected.products) if (Number.isInteger(id)) dirty.set(id, lsn);
-          if ('allProducts' in affected) allAt = lsn;
-          if ('category' in affected) categories.push({ id: affected.category, lsn });
-        }
+      // One round trip claims the whole batch; one statement per raw table writes the fresh rows.
+      const fresh = await this.positions.claimMany(client, changes);
+      const freshChanges = changes.filter((_, i) => fresh[i]);
+      applied = freshChanges.length;
+      for (const change of freshChanges) {
         if (changesDictionary(change.table)) dictionaryChanged = true;
         const mark = { position: change.position, commitTimeMs: change.event.source.ts_ms };
         if (!this.newest || comparePositions(mark.position, this.newest.position) > 0) this.newest = mark;
+      }
+      for (const { change, affected } of await applyRawChanges(client, freshChanges)) {
+        const lsn = change.position.commitLsn.toString();
+        if ('products' in affected) {
+          for (const id of affected.products) {
+            if (!Number.isInteger(id)) continue;
+            const held = dirty.get(id);
+            // A product keeps the newest LSN of its changes in the batch (greatest() below does the same across batches).
+            if (held === undefined || Lsn.parse(held).compare(change.position.commitLsn) < 0) dirty.set(id, lsn);
+          }
+        }
+        if ('allProducts' in affected && (allAt === null || Lsn.parse(allAt).compare(change.position.commitLsn) < 0)) allAt = lsn;
+        if ('category' in affected) categories.push({ id: affected.category, lsn });
       }
       if (dirty.size > 0) {
         // Changes come in LSN order within a batch mostly, but not always (retries): greatest() keeps the newest.

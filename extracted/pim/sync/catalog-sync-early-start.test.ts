@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MagentoProduct } from '../../../legacy-stub/catalog/magento-product.ts';
 import { call, eventually, PimStack } from '../testing/pim-stack.ts';
 
-// `npm start` spawns every process at once: the PIM may look for the bridge's stream before the
-// bridge has declared it, while the bridge is about to publish the seed.
+// `npm start` spawns every process at once: the PIM may request its snapshot before the bridge
+// runs; the request waits in the signal queue until the bridge takes it.
 let stack: PimStack;
 
 beforeAll(async () => {
@@ -15,10 +15,11 @@ afterAll(async () => {
 });
 
 describe('when the PIM starts before the CDC bridge has ever run', () => {
-  it('then it is not ready, waits for the stream, and catches up from it once the bridge runs', async () => {
+  it('then it is seeding, not ready, and seeds itself once the bridge runs', async () => {
+    await stack.pim.synced;
     const early = await call(stack.pimBase, '/readyz');
     expect(early.status).toBe(503);
-    expect(early.body).toMatchObject({ ready: false, initialFillDone: false });
+    expect(early.body).toMatchObject({ ready: false, status: 'seeding', snapshot: { id: expect.any(String), rowsEmitted: 0 }, initialFillDone: false });
 
     await stack.startBridge();
     await eventually(() => call(stack.pimBase, '/readyz'), (answer) => answer.status === 200, 60_000, 'readyz');

@@ -5,7 +5,8 @@ import type { MagentoProduct } from '../../../legacy-stub/catalog/magento-produc
 import { call, eventually, PimStack, type HttpAnswer } from '../testing/pim-stack.ts';
 
 // Through the real bridge and RabbitMQ: the legacy is seeded (100 products), the bridge streams
-// it, and only then the PIM starts — with an empty database and a queue that did not exist.
+// it, and only then the PIM starts — with an empty database and a queue that did not exist, so it
+// seeds itself from a snapshot it asks the bridge for.
 const PRODUCTS = 100;
 const FRESH_WITHIN_MS = 2000;
 
@@ -40,7 +41,7 @@ async function inSync(sku: string, timeoutMs = FRESH_WITHIN_MS): Promise<HttpAns
 }
 
 describe('the PIM follows the legacy through the CDC bridge', () => {
-  it('when started after the seed, then it catches up from the stream alone and becomes ready', async () => {
+  it('when started after the seed, then it seeds itself from its own snapshot and becomes ready', async () => {
     const skus = await allLegacySkus();
     expect(skus).toHaveLength(PRODUCTS);
     for (const sku of skus) {
@@ -49,7 +50,7 @@ describe('the PIM follows the legacy through the CDC bridge', () => {
       expect(actual.text).toBe(expected.text);
     }
     const health = await pim('/healthz');
-    expect(health.body).toMatchObject({ status: 'ok', store: 'postgres', initialFillDone: true, caughtUp: true, queueDepth: 0, lagSeconds: 0 });
+    expect(health.body).toMatchObject({ status: 'ok', sync: 'ready', snapshot: null, store: 'postgres', initialFillDone: true, caughtUp: true, queueDepth: 0, lagSeconds: 0 });
     expect(health.body.appliedLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     // The bridge's own view (cdc/health-server.ts), and how many WAL bytes the PIM is behind it.
     expect(health.body.bridge).toMatchObject({ state: 'active', flushedLsn: expect.stringMatching(/\//) });

@@ -4,56 +4,64 @@ import type { ChannelModel, Channel } from 'amqplib';
 import type { Logger } from '../../../platform/logger.ts';
 import { ChangeConsumer } from '../../../cdc/consumer/change-consumer.ts';
 import type { ReceivedChange } from '../../../cdc/consumer/received-change.ts';
+import { StoreSeeding, type SeedStatus } from '../../../cdc/consumer/store-seeding.ts';
 import type { CatalogProjector } from './catalog-projector.ts';
 import { FOLLOWED_TABLES, RAW_TABLES } from './raw-catalog.ts';
-import { replayStream } from './stream-replay.ts';
 
 export interface CatalogSyncOptions {
   amqpUrl: string;
   pool: pg.Pool;
   projector: CatalogProjector;
   logger: Logger;
+  /** Asks the bridge for a snapshot of `tables` into the PIM's queue (pim-service.ts passes cdc/snapshot's requestSnapshot). */
+  requestSnapshot: (snapshotId: string, tables: readonly string[]) => Promise<void>;
   /** The PIM's durable queue. Default `pim.cdc`. */
   queue?: string;
-  /** The bridge's exchange, stream and server name (defaults `legacy.cdc`, `legacy.cdc.log`, `legacy`). */
+  /** The bridge's exchange and server name (defaults `legacy.cdc`, `legacy`). */
   exchange?: string;
-  stream?: string;
   serverName?: string;
-  /** Stream quiet time that ends a replay (ms). */
-  replayIdleMs?: number;
 }
 
-const FILLED = 'stream_filled_offset';
-
 /**
- * Keeps the documents in step with the legacy:
- *  1. On the very first start (nothing recorded in pim_sync_state), replay the bridge's stream
- *     from its first offset — the PIM builds its store from the stream alone.
- *  2. Start the consumer kit on the durable queue `pim.cdc` (bound to the catalog tables).
- *  3. Replay the stream once more from where step 1 stopped, to cover what was published
- *     between the end of step 1 and the binding of the queue; then record the fill as done.
- * Overlaps (a change both in the stream and in the queue) are skipped by the position guard.
+ * Keeps the documents in step with the legacy through the durable queue `pim.cdc` (consumer kit).
+ *
+ * An empty store seeds itself (issue 8): the PIM binds its queue, then asks the bridge for an
+ * incremental snapshot of the catalog tables for itself (StoreSeeding keeps the snapshot id in
+ * `cdc_seed`, so a restart follows the same one). The snapshot's rows arrive in the queue in batch
+ * messages among the live changes, ordered against them by the per-row position guard. While
+ * seeding, every change only lands in the raw rows and marks its products dirty; the documents
+ * are built once, in bulk (`flushDirty`), when the snapshot's `completed` control message comes —
+ * after its last row — and only then is the seed recorded as done and the PIM ready.
  */
 export class CatalogSync {
   private consumer: ChangeConsumer | undefined;
   private depthConnection: ChannelModel | undefined;
   private depthChannel: Channel | undefined;
-  private filled = false;
   private stopping = false;
-  /** Aborted by stop(): a replay in progress ends after the batch in hand. */
-  private readonly replayAbort = new AbortController();
   private readonly log: Logger;
+  private readonly seeding: StoreSeeding;
   readonly queue: string;
 
   private constructor(private readonly options: CatalogSyncOptions) {
     this.log = options.logger.child({ component: 'pim-sync' });
     this.queue = options.queue ?? 'pim.cdc';
+    this.seeding = new StoreSeeding({
+      pool: options.pool,
+      request: options.requestSnapshot,
+      tables: FOLLOWED_TABLES,
+      logger: options.logger,
+      beforeComplete: async () => {
+        const started = performance.now();
+        const built = await options.projector.flushDirty();
+        this.log.info({ documents: built, ms: Math.round(performance.now() - started) }, 'built the documents of the seeded catalog');
+      },
+    });
   }
 
-  /** Resolves once the first fill is done and the queue is followed (rejects if that failed). */
+  /** Resolves once the queue is followed (and, for an empty store, the snapshot requested); rejects if that failed. */
   started!: Promise<void>;
 
-  /** Starts following in the background; `started` says when the first fill is done. */
+  /** Starts following in the background; `started` says when the queue is followed. */
   static begin(options: CatalogSyncOptions): CatalogSync {
     const sync = new CatalogSync(options);
     sync.started = sync.run();
@@ -61,9 +69,14 @@ export class CatalogSync {
     return sync;
   }
 
-  /** True once the initial fill from the stream is done (readiness also needs an empty queue). */
+  /** True once the store is seeded (readiness also needs an empty queue). */
   get initialFillDone(): boolean {
-    return this.filled;
+    return !this.seeding.seeding;
+  }
+
+  /** Seeding state and progress, for /readyz. */
+  get seed(): SeedStatus {
+    return this.seeding.status();
   }
 
   get consumerStats(): { handled: number; retried: number; deadLettered: number } | null {
@@ -72,32 +85,19 @@ export class CatalogSync {
 
   private accept = (change: ReceivedChange): boolean => change.table in RAW_TABLES;
 
+  private async apply(changes: readonly ReceivedChange[]): Promise<void> {
+    const accepted = changes.filter(this.accept);
+    if (accepted.length === 0) return;
+    if (this.seeding.seeding) await this.options.projector.applyDeferred(accepted);
+    else await this.options.projector.apply(accepted);
+  }
+
   private async run(): Promise<void> {
-    const { pool, projector } = this.options;
-    await projector.flushDirty();
-    const recorded = await pool.query<{ value: string }>('SELECT value FROM pim_sync_state WHERE key = $1', [FILLED]);
-    const stream = this.options.stream ?? 'legacy.cdc.log';
-    const apply = async (changes: ReceivedChange[]) => {
-      await projector.apply(changes);
-    };
-    let nextOffset: number | 'first' | null = null;
-    let streamMissing = false;
-    if (!recorded.rows[0]) {
-      const first = await replayStream({
-        amqpUrl: this.options.amqpUrl,
-        stream,
-        from: 'first',
-        apply,
-        accept: this.accept,
-        logger: this.options.logger,
-        idleMs: this.options.replayIdleMs,
-        signal: this.replayAbort.signal,
-      });
-      // Stopped mid-fill: nothing is recorded, so the next start replays from the first offset.
-      if (first.aborted || this.stopping) return;
-      nextOffset = first.found ? (first.nextOffset ?? 'first') : null;
-      streamMissing = !first.found;
-    }
+    const { projector } = this.options;
+    // Documents left dirty by a crash are rebuilt first (not while seeding: they are built at its end).
+    const storeEmpty = (await projector.lastAppliedLsn()) === null;
+    if ((await this.seeding.prepare(storeEmpty)) === 'seeded') await projector.flushDirty();
+    if (this.stopping) return;
     this.consumer = await ChangeConsumer.start({
       amqpUrl: this.options.amqpUrl,
       queue: this.queue,
@@ -105,44 +105,17 @@ export class CatalogSync {
       exchange: this.options.exchange,
       serverName: this.options.serverName,
       logger: this.options.logger,
-      handler: async (change) => {
-        if (!this.accept(change)) return;
-        await projector.apply([change]);
-      },
+      handler: (change) => this.apply([change]),
+      batchHandler: (changes) => this.apply(changes),
+      onControl: this.seeding.onControl,
     });
     this.depthConnection = await amqp.connect(this.options.amqpUrl, { clientProperties: { connection_name: `pim-queue-depth:${this.queue}` } });
     this.depthConnection.on('error', () => undefined);
     this.depthChannel = await this.depthConnection.createChannel();
     this.depthChannel.on('error', () => undefined);
-    if (streamMissing) {
-      // The bridge has not declared its stream yet (the launcher starts everyone at once). It may
-      // publish before our queue was bound, so wait for the stream and read it from the start;
-      // until then the PIM is not ready.
-      this.log.info({ stream }, 'waiting for the CDC stream to appear');
-      while (!this.stopping && !(await streamExists(this.options.amqpUrl, stream))) await new Promise((resolve) => setTimeout(resolve, 500));
-      if (this.stopping) return;
-      nextOffset = 'first';
-    }
-    if (nextOffset !== null) {
-      const second = await replayStream({
-        amqpUrl: this.options.amqpUrl,
-        stream,
-        from: nextOffset,
-        apply,
-        accept: this.accept,
-        logger: this.options.logger,
-        idleMs: this.options.replayIdleMs,
-        signal: this.replayAbort.signal,
-      });
-      if (second.aborted || this.stopping) return;
-      const offset = second.nextOffset ?? (typeof nextOffset === 'number' ? nextOffset : 0);
-      await pool.query('INSERT INTO pim_sync_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [
-        FILLED,
-        String(offset),
-      ]);
-    }
-    this.filled = true;
-    this.log.info({ queue: this.queue }, 'first fill done; following the CDC queue');
+    // Only now: the snapshot's rows go straight to our queue, which must exist and be bound first.
+    await this.seeding.start();
+    this.log.info({ queue: this.queue, seeding: this.seeding.seeding }, 'following the CDC queue');
   }
 
   /** Messages waiting in the queue (ready, not yet delivered), or null when unknown. */
@@ -157,26 +130,9 @@ export class CatalogSync {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    // Without this, stopping during the first fill waited for the whole stream to be replayed.
-    this.replayAbort.abort();
     await this.started?.catch(() => undefined);
     await this.consumer?.stop();
     await this.depthChannel?.close().catch(() => undefined);
     await this.depthConnection?.close().catch(() => undefined);
-  }
-}
-
-async function streamExists(amqpUrl: string, stream: string): Promise<boolean> {
-  const connection = await amqp.connect(amqpUrl).catch(() => undefined);
-  if (!connection) return false;
-  try {
-    const channel = await connection.createChannel();
-    channel.on('error', () => undefined);
-    return await channel.checkQueue(stream).then(
-      () => true,
-      () => false,
-    );
-  } finally {
-    await connection.close().catch(() => undefined);
   }
 }

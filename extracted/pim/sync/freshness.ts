@@ -2,8 +2,15 @@ import type { Logger } from '../../../platform/logger.ts';
 import { Lsn } from '../../../cdc/offsets/lsn.ts';
 import type { CatalogProjector } from './catalog-projector.ts';
 import type { CatalogSync } from './catalog-sync.ts';
+import type { SeedSnapshotStatus } from '../../../cdc/consumer/store-seeding.ts';
 
 export interface FreshnessStatus {
+  /**
+   * `seeding` while an empty store fills from its snapshot (then `snapshot` says how far),
+   * `seed-failed` when that snapshot failed, `catching-up` while the queue holds messages, `ready`.
+   */
+  status: 'starting' | 'seeding' | 'seed-failed' | 'catching-up' | 'ready';
+  snapshot: SeedSnapshotStatus | null;
   /** The commit LSN of the newest change folded into the documents. */
   appliedLsn: string | null;
   /** Commit time in the legacy of that change (ISO), when known in this process. */
@@ -14,6 +21,7 @@ export interface FreshnessStatus {
   lagSeconds: number;
   /** What the bridge reports (GET CDC_URL), when reachable. */
   bridge: { state: string; flushedLsn: string | null; lagBytes: number | null } | null;
+  /** The store is seeded (an empty store's snapshot has completed). */
   initialFillDone: boolean;
   caughtUp: boolean;
 }
@@ -28,8 +36,8 @@ export interface FreshnessDeps {
 }
 
 /**
- * How fresh the documents are, for X-Data-Lsn, /healthz and /readyz. Ready means: the initial
- * fill from the stream is done and the queue is drained — reads then reflect the legacy up to
+ * How fresh the documents are, for X-Data-Lsn, /healthz and /readyz. Ready means: the store is
+ * seeded (an empty store's snapshot has completed and its documents are built) and the queue is drained — reads then reflect the legacy up to
  * the bridge's last publish (plus at most the changes being handled).
  */
 export class Freshness {
@@ -62,14 +70,19 @@ export class Freshness {
       lagBytes = Math.max(0, Number(Lsn.parse(bridge.flushedLsn).minus(Lsn.parse(appliedLsn))));
     }
     const initialFillDone = sync?.initialFillDone ?? false;
+    const seed = sync?.seed;
+    const caughtUp = initialFillDone && queueDepth === 0;
+    const status = !sync ? 'starting' : seed && seed.state !== 'seeded' ? seed.state : caughtUp ? 'ready' : 'catching-up';
     return {
+      status,
+      snapshot: seed?.snapshot ?? null,
       appliedLsn,
       appliedCommitTime: applied ? new Date(applied.commitTimeMs).toISOString() : null,
       queueDepth,
       lagSeconds,
       bridge: bridge ? { ...bridge, lagBytes } : null,
       initialFillDone,
-      caughtUp: initialFillDone && queueDepth === 0,
+      caughtUp,
     };
   }
 

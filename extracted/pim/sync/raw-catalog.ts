@@ -170,6 +170,56 @@ export async function applyRawChange(client: pg.ClientBase, change: ReceivedChan
   return affected;
 }
 
+/**
+ * `applyRawChange` for many changes at once (inside the caller's transaction): whole-row inserts,
+ * updates and snapshot reads that keep their key — what a snapshot batch is made of — go in one
+ * `INSERT … SELECT unnest(…)` per raw table; anything else one by one, after them. The caller's
+ * claim kept only the newest change of each row, so the order between rows does not matter.
+ */
+export async function applyRawChanges(client: pg.ClientBase, changes: readonly ReceivedChange[]): Promise<Array<{ change: ReceivedChange; affected: Affected }>> {
+  const affected: Array<{ change: ReceivedChange; affected: Affected }> = [];
+  const groups = new Map<string, { spec: RawTableSpec; table: string; rows: Array<Record<string, JsonValue>> }>();
+  const oneByOne: ReceivedChange[] = [];
+  for (const change of changes) {
+    const spec = RAW_TABLES[change.table];
+    if (!spec) continue;
+    const { event } = change;
+    const after = event.after;
+    const plain =
+      (event.op === 'r' || event.op === 'c' || event.op === 'u') &&
+      after !== null &&
+      !(event.unchanged_columns?.length) &&
+      Object.keys(spec.columns).every((column) => column in after) &&
+      (!event.before || spec.key.every((column) => event.before![column] === undefined || event.before![column] === after[column]));
+    if (!plain) {
+      oneByOne.push(change);
+      continue;
+    }
+    let group = groups.get(change.table);
+    if (!group) groups.set(change.table, (group = { spec, table: change.table, rows: [] }));
+    group.rows.push(after);
+    if (event.before) affected.push({ change, affected: spec.affects(event.before) });
+    affected.push({ change, affected: spec.affects(after) });
+  }
+  for (const { spec, table, rows } of groups.values()) {
+    const columns = Object.keys(spec.columns);
+    const constantColumns = Object.keys(spec.constants ?? {});
+    const arrays = columns.map((column) => rows.map((row) => convert(row[column] ?? null, spec.columns[column]!, table, column)));
+    const casts = columns.map((column, i) => `$${i + 1}::${spec.columns[column] === 'int' ? 'int' : 'text'}[]`);
+    const constants = constantColumns.map((column) => quote(spec.constants![column]!));
+    const conflict = [...constantColumns, ...spec.key].join(', ');
+    const updates = columns.filter((column) => !spec.key.includes(column)).map((column) => `${column} = EXCLUDED.${column}`);
+    await client.query(
+      `INSERT INTO ${spec.target} (${[...constantColumns, ...columns].join(', ')})
+       SELECT ${[...constants, ...columns.map((column) => `u.${column}`)].join(', ')} FROM unnest(${casts.join(', ')}) AS u(${columns.join(', ')})
+       ON CONFLICT (${conflict}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
+      arrays,
+    );
+  }
+  for (const change of oneByOne) for (const one of await applyRawChange(client, change)) affected.push({ change, affected: one });
+  return affected;
+}
+
 async function deleteRow(client: pg.ClientBase, spec: RawTableSpec, row: Record<string, JsonValue>, table: string): Promise<void> {
   const conditions: string[] = [];
   const params: unknown[] = [];

@@ -56,8 +56,7 @@ export class PimStack {
       host: '127.0.0.1',
       queue: stack.queue,
       exchange: fixture.names.exchange,
-      stream: fixture.names.streamQueue,
-      replayIdleMs: 1500,
+      signalQueue: fixture.names.signalQueue,
       bridgeHealthUrl: stack.bridgeHealth ? `http://127.0.0.1:${stack.bridgeHealth.port}/healthz` : undefined,
     });
     stack.pimBase = `http://127.0.0.1:${stack.pim.port}`;

@@ -22,6 +22,7 @@ export function startTestPricingService(options: {
       amqpUrl: fixture.amqpUrl,
       cdcHealthUrl: `http://127.0.0.1:${options.bridgeHealthPort}/healthz`,
       exchange: fixture.names.exchange,
+      signalQueue: fixture.names.signalQueue,
       serverName: 'legacy',
       queue: options.queue,
       cacheTtlSeconds: 60,
