@@ -84,7 +84,7 @@ export class CatalogProjector {
   }
 
   private async applyRaw(changes: readonly ReceivedChange[]): Promise<{ applied: number; skipped: number }> {
-    let applied = 0;
+    let applied: number;
     let dictionaryChanged = false;
     const client = await this.deps.pool.connect();
     try {
