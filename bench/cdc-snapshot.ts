@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import pg from 'pg';
+import { CdcBridge } from '../cdc/bridge.ts';
+import { parseBridgeConfig } from '../cdc/bridge-config.ts';
+import { DEFAULT_CAPTURED_TABLES } from '../cdc/capture-table.ts';
+import { BATCH_HEADER, CONTROL_HEADER } from '../cdc/snapshot/snapshot-protocol.ts';
+import { buildSnapshotRequest, writeSignal } from '../cdc/snapshot/snapshot-request.ts';
+import { seedLegacy } from '../legacy-stub/seed/seed.ts';
+import { ensureDatabase } from '../platform/database.ts';
+import { startEmbeddedPostgres } from '../platform/embedded-postgres.ts';
+import { freePort } from '../platform/free-port.ts';
+import { createRootLogger } from '../platform/logger.ts';
+import { migrate } from '../platform/migrations.ts';
+
+// Incremental snapshot throughput: seeds BENCH_SEED_PRODUCTS (100,000) products into a fresh
+// embedded PostgreSQL (fsync on), starts the bridge after the seed (so only a snapshot can bring
+// the rows), and times a snapshot of every captured table into one queue until its `completed`
+// control message, while BENCH_SNAPSHOT_WRITES_PER_SECOND (200) price updates keep streaming.
+// processCpuMicrosPerRow: this process's CPU (bridge, the counting consumer, the writer) per row.
+const products = Number(process.env.BENCH_SEED_PRODUCTS ?? 100_000);
+const writesPerSecond = Number(process.env.BENCH_SNAPSHOT_WRITES_PER_SECOND ?? 200);
+const chunkSize = Number(process.env.CDC_SNAPSHOT_CHUNK_SIZE ?? 4096);
+const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const logger = createRootLogger({ name: 'bench-cdc-snapshot', level: process.env.LOG_LEVEL ?? 'warn' });
+const schema = fileURLToPath(new URL('../legacy-stub/schema', import.meta.url));
+const suffix = randomBytes(4).toString('hex');
+
+const dataDir = await mkdtemp(path.join(tmpdir(), 'strangler-bench-snapshot-'));
+const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger, durability: 'durable' });
+const connection = await amqp.connect(amqpUrl);
+const queue = `bench.snapshot.${suffix}`;
+let bridge: CdcBridge | undefined;
+try {
+  const url = server.url('legacy');
+  await ensureDatabase(server.url('postgres'), 'legacy');
+  await migrate(url, schema, logger);
+  const seedStarted = Date.now();
+  await seedLegacy(url, { products, logger });
+  console.log(`seeded ${products} products in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  await pool.query('ANALYZE');
+
+  bridge = new CdcBridge({
+    config: parseBridgeConfig({
+      databaseUrl: url,
+      amqpUrl,
+      tables: [...DEFAULT_CAPTURED_TABLES],
+      exchange: `bench.cdc.${suffix}`,
+      streamQueue: `bench.cdc.log.${suffix}`,
+      streamMaxAge: '1h',
+      slot: `bench_snapshot_${suffix}`,
+      publication: `bench_pub_${suffix}`,
+      lockName: `bench-snapshot:${suffix}`,
+      signalQueue: `bench.cdc.signals.${suffix}`,
+      snapshotChunkSize: chunkSize,
+    }),
+    logger,
+  });
+  bridge.start().catch((error: unknown) => console.error(error));
+  await bridge.waitUntilActive();
+
+  const channel = await connection.createChannel();
+  await channel.assertQueue(queue, { durable: false, autoDelete: false });
+  let rows = 0;
+  let done: (() => void) | undefined;
+  const completed = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  await channel.consume(
+    queue,
+    (message) => {
+      if (!message) return;
+      const headers = message.properties.headers ?? {};
+      if (headers[BATCH_HEADER] !== undefined) rows += Number(headers[BATCH_HEADER]);
+      if (typeof headers[CONTROL_HEADER] === 'string' && headers[CONTROL_HEADER] !== 'snapshot.progress') done?.();
+    },
+    { noAck: true },
+  );
+
+  let writing = true;
+  let writes = 0;
+  const writer = (async () => {
+    const started = Date.now();
+    while (writing && writesPerSecond > 0) {
+      const entity = 1 + Math.floor(Math.random() * products);
+      await pool.query('UPDATE catalog_product_entity_decimal SET value = value + 0.01 WHERE entity_id = $1 AND store_id = 0', [entity]);
+      writes += 1;
+      const due = started + (writes * 1000) / writesPerSecond;
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    }
+  })();
+
+  const request = buildSnapshotRequest({ target: queue, tables: [...DEFAULT_CAPTURED_TABLES] });
+  const started = Date.now();
+  const cpuStart = process.cpuUsage();
+  await writeSignal(pool, request);
+  await completed;
+  const seconds = (Date.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  writing = false;
+  await writer;
+  const { rows: state } = await pool.query<{ state: string }>('SELECT state FROM strangler_cdc_snapshot WHERE id = $1', [request.id]);
+  const report = {
+    benchmark: 'cdc-snapshot',
+    date: new Date().toISOString(),
+    products,
+    chunkSize,
+    state: state[0]?.state,
+    rows,
+    seconds: Math.round(seconds * 10) / 10,
+    rowsPerSecond: Math.round(rows / seconds),
+    processCpuMicrosPerRow: Math.round((cpu.user + cpu.system) / rows),
+    liveWrites: writes,
+    loadAverage: loadavg().map((value) => Math.round(value * 10) / 10),
+  };
+  console.log(JSON.stringify(report, null, 2));
+  const resultsFile = fileURLToPath(new URL('./results/cdc-snapshot.json', import.meta.url));
+  await mkdir(path.dirname(resultsFile), { recursive: true });
+  await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+  await pool.end();
+} finally {
+  await bridge?.stop();
+  const cleanup = await connection.createChannel();
+  await cleanup.deleteQueue(queue).catch(() => undefined);
+  await cleanup.deleteQueue(`bench.cdc.log.${suffix}`).catch(() => undefined);
+  await cleanup.deleteQueue(`bench.cdc.signals.${suffix}`).catch(() => undefined);
+  await cleanup.deleteExchange(`bench.cdc.${suffix}`).catch(() => undefined);
+  await connection.close().catch(() => undefined);
+  await server.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
