@@ -59,6 +59,8 @@ interface ChunkResult {
   retry: boolean;
   emitted: number;
   deleted: number;
+  /** Settles once the broker confirmed every batch of the chunk. */
+  confirmed: Promise<void>;
 }
 
 /**
@@ -238,24 +240,25 @@ export class IncrementalSnapshots {
     // outside the window and the row stale. Rare; the chunk is read again.
     const raced = chunk.inProgress.some((xid) => window.xidsBeforeLow.has(xid));
     if (window.truncated || raced) {
-      window.resolve({ retry: true, emitted: 0, deleted: 0 });
+      window.resolve({ retry: true, emitted: 0, deleted: 0, confirmed: Promise.resolve() });
       return;
     }
     const rows = window.touched.size === 0 ? chunk.rows : chunk.rows.filter((row) => !window.touched.has(keyString(window.table, row)));
     const deleted = chunk.missing.filter((row) => !window.touched.has(keyString(window.table, row)));
     const messages = buildBatches(window.context, window.table, chunk.columns, rows, deleted, highWatermark, this.options.batchRows);
     let pending = messages.length;
-    const result = { retry: false, emitted: rows.length, deleted: deleted.length };
-    if (pending === 0) {
-      window.resolve(result);
-      return;
-    }
+    let allConfirmed!: () => void;
+    const confirmed = new Promise<void>((resolve) => {
+      allConfirmed = resolve;
+    });
+    if (pending === 0) allConfirmed();
     for (const message of messages) {
       this.options.publish(message, () => {
         pending -= 1;
-        if (pending === 0) window.resolve(result);
+        if (pending === 0) allConfirmed();
       });
     }
+    window.resolve({ retry: false, emitted: rows.length, deleted: deleted.length, confirmed });
   }
 
   /** Once the stream runs: consume the signal queue and run pending snapshots. */
@@ -463,6 +466,7 @@ export class IncrementalSnapshots {
     const run = this.runOf(row);
     this.executing = row.id;
     const log = this.log.child({ snapshotId: row.id, target: row.target });
+    let bookkeeping: Promise<void> = Promise.resolve();
     try {
       const tables: SnapshotTable[] = [];
       for (const name of row.tables) tables.push(await describeTable(this.pool, name).catch((error: unknown) => rethrowPermanent(error)));
@@ -497,6 +501,7 @@ export class IncrementalSnapshots {
         for (;;) {
           if (this.stopped) throw new Stopped();
           if (this.cancelRequests.has(row.id)) {
+            await bookkeeping;
             await this.finish(run, 'cancelled');
             log.info({ rows: run.emitted }, 'snapshot cancelled');
             return;
@@ -504,7 +509,7 @@ export class IncrementalSnapshots {
           const limit = row.chunk_size;
           const keys = row.keys ? row.keys.slice(keyIndex, keyIndex + limit) : undefined;
           if (keys && keys.length === 0) break;
-          const { chunk, result } = await this.chunk(run, table, { where: row.where_clause ?? undefined, after, limit, keys });
+          const { chunk, result, confirmed } = await this.chunk(run, table, { where: row.where_clause ?? undefined, after, limit, keys });
           if (!keys && chunk.rows.length === 0) break;
           run.emitted[name] = (run.emitted[name] ?? 0) + result.emitted + result.deleted;
           let lastKey: SnapshotRow['last_key'];
@@ -516,24 +521,19 @@ export class IncrementalSnapshots {
             after = table.keyColumns.map((column) => last[column] ?? '');
             lastKey = { after };
           }
-          const progress = this.progressOf(run, 'running');
-          const updated = await this.pool.query(
-            `UPDATE ${SNAPSHOT_STATE_TABLE} SET current_table = $2, last_key = $3::jsonb, chunk_seq = chunk_seq + 1, rows_emitted = $4::jsonb,
-                    rows_per_second = $5, eta_seconds = $6, updated_at = now()
-              WHERE id = $1 AND state = 'running'`,
-            [row.id, name, JSON.stringify(lastKey), JSON.stringify(run.emitted), progress.rowsPerSecond, progress.etaSeconds],
-          );
-          if (!updated.rowCount) {
-            log.info('snapshot no longer running (cancelled); stopping');
-            this.cancelRequests.add(row.id);
-            continue;
-          }
-          this.options.onProgress?.(progress);
-          if (Date.now() - run.lastProgressAt >= 1000) {
-            run.lastProgressAt = Date.now();
-            await this.control(run, 'progress');
-          }
+          // Pipelined: the next chunk is read while this one's batches await their confirms; its
+          // resume point is recorded only once they are confirmed, and in chunk order.
+          await bookkeeping;
+          const emitted = JSON.stringify(run.emitted);
+          bookkeeping = confirmed.then(() => this.recordChunk(run, name, lastKey, emitted));
+          bookkeeping.catch(() => undefined);
           if (!keys && chunk.rows.length < limit) break;
+        }
+        await bookkeeping;
+        if (this.cancelRequests.has(row.id)) {
+          await this.finish(run, 'cancelled');
+          log.info({ rows: run.emitted }, 'snapshot cancelled');
+          return;
         }
         run.done.add(name);
         const next = row.tables[index + 1] ?? null;
@@ -560,6 +560,27 @@ export class IncrementalSnapshots {
     }
   }
 
+  /** After a chunk's batches are confirmed: its resume point, counters, rate; a progress message at most once a second. */
+  private async recordChunk(run: Run, table: string, lastKey: SnapshotRow['last_key'], emitted: string): Promise<void> {
+    const progress = this.progressOf(run, 'running');
+    const updated = await this.pool.query(
+      `UPDATE ${SNAPSHOT_STATE_TABLE} SET current_table = $2, last_key = $3::jsonb, chunk_seq = chunk_seq + 1, rows_emitted = $4::jsonb,
+              rows_per_second = $5, eta_seconds = $6, updated_at = now()
+        WHERE id = $1 AND state = 'running'`,
+      [run.row.id, table, JSON.stringify(lastKey), emitted, progress.rowsPerSecond, progress.etaSeconds],
+    );
+    if (!updated.rowCount) {
+      this.log.info({ snapshotId: run.row.id }, 'snapshot no longer running (cancelled); stopping');
+      this.cancelRequests.add(run.row.id);
+      return;
+    }
+    this.options.onProgress?.(progress);
+    if (Date.now() - run.lastProgressAt >= 1000) {
+      run.lastProgressAt = Date.now();
+      await this.control(run, 'progress');
+    }
+  }
+
   private async finish(run: Run, state: 'completed' | 'cancelled' | 'failed', error?: string): Promise<void> {
     // The final message after every batch (each chunk waited for its confirms).
     await this.control(run, state, error);
@@ -576,7 +597,7 @@ export class IncrementalSnapshots {
     run: Run,
     table: SnapshotTable,
     request: { where?: string | undefined; after: string[] | null; limit: number; keys?: Array<Record<string, string | number>> | undefined },
-  ): Promise<{ chunk: Chunk; result: ChunkResult }> {
+  ): Promise<{ chunk: Chunk; result: ChunkResult; confirmed: Promise<void> }> {
     for (let attempt = 1; ; attempt += 1) {
       if (this.stopped) throw new Stopped();
       this.sequence += 1;
@@ -609,10 +630,33 @@ export class IncrementalSnapshots {
         throw error;
       }
       const result = await done;
-      if (!result.retry) return { chunk: window.chunk, result };
+      if (!result.retry) return { chunk: window.chunk, result, confirmed: this.untilStopped(result.confirmed) };
       if (attempt >= MAX_CHUNK_RETRIES) throw new SnapshotFailed(`chunk of ${table.qualified} had to be read again ${attempt} times (truncates or commits racing the read)`);
       this.log.debug({ table: table.qualified, attempt }, 'chunk read again');
     }
+  }
+
+  /** `promise`, or a rejection once the runner stops (a lost broker never confirms). */
+  private untilStopped(promise: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (this.stopped) {
+          clearInterval(timer);
+          reject(new Stopped());
+        }
+      }, 200);
+      timer.unref();
+      promise.then(
+        () => {
+          clearInterval(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearInterval(timer);
+          reject(error);
+        },
+      );
+    });
   }
 
   private async watermark(window: ChunkWindow, mark: 'low' | 'high'): Promise<void> {
