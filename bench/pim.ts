@@ -1,11 +1,10 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import os from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres.ts';
 import { ensureDatabase } from '../platform/database.ts';
@@ -16,15 +15,27 @@ import { createLegacyApp } from '../legacy-stub/app.ts';
 import { startPimService } from '../extracted/pim/pim-service.ts';
 import { copyLegacySnapshot } from '../extracted/pim/sync/legacy-snapshot.ts';
 import { freePort } from '../platform/free-port.ts';
+import { PostgresProductStore } from '../extracted/pim/store/postgres/postgres-product-store.ts';
+import { generateLoad } from './support/load-generator.ts';
 
 // The PIM (PostgreSQL store) against the legacy on the same catalog of 100,000 products
-// (BENCH_PIM_PRODUCTS to change it), side by side with autocannon: get-by-sku and three
-// typical searchCriteria queries (filter + sort + page). Issue 6 targets: PIM p99 at most a
-// third of the legacy's for searchCriteria and under 50 ms; get-by-sku p99 under 5 ms.
+// (BENCH_PIM_PRODUCTS to change it), side by side: get-by-sku and three typical searchCriteria
+// queries (filter + sort + page), each over a small set of variants as a storefront asks them
+// (several bands or categories, pages 1–5). Issue 6 targets: PIM p99 at most a third of the
+// legacy's for searchCriteria and under 50 ms; get-by-sku p99 under 5 ms. A fifth row, reported
+// but not judged, asks a price band nobody asked before on every request, so the PIM's
+// total_count cache (store/postgres/count-cache.ts) cannot help: the cost of a cold listing.
+// The load comes from bench/support/load-generator.ts (closed loop, its own process, latency to
+// the microsecond) with plain GETs (no Accept-Encoding, as autocannon sent them before).
 //
 // The PIM is filled from one snapshot of the legacy tables through its own projector
 // (extracted/pim/sync/legacy-snapshot.ts → CatalogProjector.flushDirty), not by streaming
 // 100,000 products (~1.8 M rows) through the CDC bridge, which would benchmark the bridge.
+//
+// BENCH_PIM_DATA_DIR=<dir> keeps the seeded and filled cluster in <dir> instead of a throw-away
+// one, and a later run with the same BENCH_PIM_PRODUCTS reuses it (seeding and filling take a
+// few minutes; the PIM's migrations still run, so a new index is built on the kept documents).
+// Delete the directory to start over.
 const products = Number(process.env.BENCH_PIM_PRODUCTS ?? 100_000);
 const durationSeconds = Number(process.env.BENCH_PIM_DURATION ?? 10);
 // Two load levels: one connection measures service latency (what the p99 targets are about),
@@ -35,9 +46,21 @@ const legacySchema = fileURLToPath(new URL('../legacy-stub/schema', import.meta.
 const resultsFile = fileURLToPath(new URL('./results/pim.json', import.meta.url));
 
 const q = (params: Record<string, string>) => `/rest/V1/products?${new URLSearchParams(params).toString()}`;
-const scenarios: Array<{ name: string; kind: 'get' | 'search'; paths: string[] }> = [];
+interface Scenario {
+  name: string;
+  kind: 'get' | 'search' | 'uncached';
+  paths: string[];
+  /** Paths for the warm-up when the measured ones must not have been asked before. */
+  warmUpPaths?: string[];
+}
+const scenarios: Scenario[] = [];
 
-const dataDir = await mkdtemp(path.join(tmpdir(), 'strangler-bench-pim-'));
+const keptDir = process.env.BENCH_PIM_DATA_DIR ? path.resolve(process.env.BENCH_PIM_DATA_DIR) : undefined;
+const dataDir = keptDir ?? (await mkdtemp(path.join(tmpdir(), 'strangler-bench-pim-')));
+const markerFile = path.join(dataDir, 'bench-pim.json');
+const kept = keptDir ? await readFile(markerFile, 'utf8').then((text) => JSON.parse(text) as KeptFill, () => undefined) : undefined;
+const reused = kept?.products === products ? kept : undefined;
+if (kept && !reused) throw new Error(`${dataDir} holds ${kept.products} products, not ${products}: delete it or point BENCH_PIM_DATA_DIR elsewhere`);
 const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger, durability: 'ephemeral' });
 const closers: Array<() => Promise<void>> = [];
 try {
@@ -45,8 +68,9 @@ try {
   await ensureDatabase(server.url('postgres'), 'legacy');
   await ensureDatabase(server.url('postgres'), 'pim');
   await migrate(legacyUrl, legacySchema, logger);
-  console.log(`seeding the legacy with ${products.toLocaleString('en')} products…`);
-  const seeded = await seedLegacy(legacyUrl, { products, logger, now: new Date('2025-06-15T12:00:00Z') });
+  if (reused) console.log(`reusing the ${products.toLocaleString('en')} products seeded and filled in ${dataDir}`);
+  else console.log(`seeding the legacy with ${products.toLocaleString('en')} products…`);
+  const seeded = reused?.seeded ?? (await seedLegacy(legacyUrl, { products, logger, now: new Date('2025-06-15T12:00:00Z') }));
   const legacyPool = new pg.Pool({ connectionString: legacyUrl, max: 10 });
   // The server stops under idle connections at the very end; that is not an error here.
   legacyPool.on('error', () => undefined);
@@ -55,13 +79,18 @@ try {
 
   const pim = await startPimService({ databaseUrl: server.url('pim'), amqpUrl: 'amqp://unused', logger, port: 0, host: '127.0.0.1', follow: false });
   closers.push(() => pim.close());
-  console.log('filling the PIM from a snapshot of the legacy tables…');
-  const fillStarted = performance.now();
-  const snapshot = await copyLegacySnapshot({ legacyUrl, pimPool: pim.pool, logger });
-  const copiedMs = performance.now() - fillStarted;
-  const documents = await pim.projector.flushDirty();
-  const fillMs = performance.now() - fillStarted;
-  await pim.pool.query('VACUUM ANALYZE pim_document');
+  let fill = reused?.fill;
+  if (!fill) {
+    console.log('filling the PIM from a snapshot of the legacy tables…');
+    const fillStarted = performance.now();
+    const snapshot = await copyLegacySnapshot({ legacyUrl, pimPool: pim.pool, logger });
+    const copiedMs = performance.now() - fillStarted;
+    const documents = await pim.projector.flushDirty();
+    fill = { snapshotLsn: snapshot.lsn, rows: snapshot.rows, documents, copyMs: copiedMs, totalMs: performance.now() - fillStarted };
+    if (keptDir) await writeFile(markerFile, `${JSON.stringify({ products, seeded: { ms: seeded.ms }, fill } satisfies KeptFill)}\n`);
+  }
+  const documents = fill.documents;
+  await pim.pool.query('VACUUM ANALYZE');
 
   const legacyApp = createLegacyApp({ pool: legacyPool, logger, clock: () => new Date('2025-06-15T12:00:00Z') });
   const legacyServer = await new Promise<Server>((resolve) => {
@@ -74,54 +103,59 @@ try {
         legacyServer.close(() => resolve());
       }),
   );
-  const targets = {
-    legacy: `http://127.0.0.1:${(legacyServer.address() as AddressInfo).port}`,
-    pim: `http://127.0.0.1:${pim.port}`,
-  };
+  const ports = { legacy: (legacyServer.address() as AddressInfo).port, pim: pim.port };
+  const targets = { legacy: `http://127.0.0.1:${ports.legacy}`, pim: `http://127.0.0.1:${ports.pim}` };
+  const pimCounts = pim.store instanceof PostgresProductStore ? pim.store.counts : undefined;
 
   const { rows: skuRows } = await legacyPool.query<{ sku: string }>('SELECT sku FROM catalog_product_entity ORDER BY md5(sku) LIMIT 500');
   const { rows: categoryRows } = await legacyPool.query<{ category_id: number }>(
-    'SELECT category_id FROM catalog_category_product GROUP BY category_id ORDER BY count(*) DESC LIMIT 1',
+    'SELECT category_id FROM catalog_category_product GROUP BY category_id ORDER BY count(*) DESC LIMIT 5',
   );
+  const pages = [1, 2, 3, 4, 5];
+  const priceBand = (from: string, to: string, page: number) =>
+    q({
+      'searchCriteria[filter_groups][0][filters][0][field]': 'price',
+      'searchCriteria[filter_groups][0][filters][0][value]': from,
+      'searchCriteria[filter_groups][0][filters][0][condition_type]': 'from',
+      'searchCriteria[filter_groups][1][filters][0][field]': 'price',
+      'searchCriteria[filter_groups][1][filters][0][value]': to,
+      'searchCriteria[filter_groups][1][filters][0][condition_type]': 'to',
+      'searchCriteria[sortOrders][0][field]': 'price',
+      'searchCriteria[sortOrders][0][direction]': 'ASC',
+      'searchCriteria[pageSize]': '20',
+      'searchCriteria[currentPage]': String(page),
+    });
+  const bands: Array<[string, string]> = [['30', '80'], ['10', '50'], ['50', '100'], ['80', '150'], ['20', '60']];
+  // Bands nobody asked for before: every request counts its matches (the count cache cannot help).
+  const freshBands = (offset: number) => Array.from({ length: 20_000 }, (_, i) => priceBand((10 + offset + i * 0.0013).toFixed(4), (60 + offset + i * 0.0013).toFixed(4), 1));
   scenarios.push(
-    { name: 'get-by-sku', kind: 'get', paths: skuRows.map((row) => `/rest/V1/products/${encodeURIComponent(row.sku)}`) },
+    { name: 'get-by-sku (500 skus)', kind: 'get', paths: skuRows.map((row) => `/rest/V1/products/${encodeURIComponent(row.sku)}`) },
     {
-      name: 'price 30–80, by price, page 3 of 20',
+      name: 'price band, by price, pages 1–5 of 20 (5 bands)',
       kind: 'search',
-      paths: [
-        q({
-          'searchCriteria[filter_groups][0][filters][0][field]': 'price',
-          'searchCriteria[filter_groups][0][filters][0][value]': '30',
-          'searchCriteria[filter_groups][0][filters][0][condition_type]': 'from',
-          'searchCriteria[filter_groups][1][filters][0][field]': 'price',
-          'searchCriteria[filter_groups][1][filters][0][value]': '80',
-          'searchCriteria[filter_groups][1][filters][0][condition_type]': 'to',
-          'searchCriteria[sortOrders][0][field]': 'price',
-          'searchCriteria[sortOrders][0][direction]': 'ASC',
-          'searchCriteria[pageSize]': '20',
-          'searchCriteria[currentPage]': '3',
-        }),
-      ],
+      paths: bands.flatMap(([from, to]) => pages.map((page) => priceBand(from, to, page))),
     },
     {
-      name: `category ${categoryRows[0]?.category_id}, by name, page 2 of 24`,
+      name: `category (top 5), by name, pages 1–5 of 24`,
       kind: 'search',
-      paths: [
-        q({
-          'searchCriteria[filter_groups][0][filters][0][field]': 'category_id',
-          'searchCriteria[filter_groups][0][filters][0][value]': String(categoryRows[0]?.category_id ?? 3),
-          'searchCriteria[filter_groups][0][filters][0][condition_type]': 'eq',
-          'searchCriteria[sortOrders][0][field]': 'name',
-          'searchCriteria[sortOrders][0][direction]': 'ASC',
-          'searchCriteria[pageSize]': '24',
-          'searchCriteria[currentPage]': '2',
-        }),
-      ],
+      paths: categoryRows.flatMap((row) =>
+        pages.map((page) =>
+          q({
+            'searchCriteria[filter_groups][0][filters][0][field]': 'category_id',
+            'searchCriteria[filter_groups][0][filters][0][value]': String(row.category_id),
+            'searchCriteria[filter_groups][0][filters][0][condition_type]': 'eq',
+            'searchCriteria[sortOrders][0][field]': 'name',
+            'searchCriteria[sortOrders][0][direction]': 'ASC',
+            'searchCriteria[pageSize]': '24',
+            'searchCriteria[currentPage]': String(page),
+          }),
+        ),
+      ),
     },
     {
-      name: 'enabled, visible, newest first, page 1 of 20',
+      name: 'enabled, visible, newest first, pages 1–5 of 20',
       kind: 'search',
-      paths: [
+      paths: pages.map((page) =>
         q({
           'searchCriteria[filter_groups][0][filters][0][field]': 'status',
           'searchCriteria[filter_groups][0][filters][0][value]': '1',
@@ -131,26 +165,33 @@ try {
           'searchCriteria[sortOrders][0][field]': 'created_at',
           'searchCriteria[sortOrders][0][direction]': 'DESC',
           'searchCriteria[pageSize]': '20',
+          'searchCriteria[currentPage]': String(page),
         }),
-      ],
+      ),
+    },
+    {
+      name: 'price band never asked before (count not cached), page 1 (reported)',
+      kind: 'uncached',
+      paths: freshBands(0),
+      warmUpPaths: freshBands(0.00065),
     },
   );
 
   const rows = [];
   for (const scenario of scenarios) {
     // Same question, same answer: the comparison only counts if the PIM answers like the legacy.
-    const [legacyAnswer, pimAnswer] = await Promise.all([
-      fetch(targets.legacy + scenario.paths[0]).then((r) => r.text()),
-      fetch(targets.pim + scenario.paths[0]).then((r) => r.text()),
-    ]);
-    const same = legacyAnswer === pimAnswer;
+    let same = true;
+    for (const path of new Set([scenario.paths[0]!, scenario.paths[Math.floor(scenario.paths.length / 2)]!, scenario.paths.at(-1)!])) {
+      const [legacyAnswer, pimAnswer] = await Promise.all([fetch(targets.legacy + path).then((r) => r.text()), fetch(targets.pim + path).then((r) => r.text())]);
+      same &&= legacyAnswer === pimAnswer;
+    }
     for (const connections of loadLevels) {
-      const legacy = await load(targets.legacy, scenario.paths, connections);
-      const pimResult = await load(targets.pim, scenario.paths, connections);
+      const legacy = await load(ports.legacy, scenario, connections);
+      const pimResult = await load(ports.pim, scenario, connections);
       const target = scenario.kind === 'get' ? { p99Ms: 5 } : { p99Ms: 50, ratio: 1 / 3 };
       const pass =
-        pimResult.p99 < target.p99Ms && (target.ratio === undefined || pimResult.p99 <= legacy.p99 * target.ratio) && same && pimResult.non2xx === 0;
-      rows.push({ scenario: scenario.name, connections, sameAnswer: same, legacy, pim: pimResult, target, pass });
+        pimResult.p99 < target.p99Ms && (target.ratio === undefined || pimResult.p99 <= legacy.p99 * target.ratio) && same && pimResult.failed === 0;
+      rows.push({ scenario: scenario.name, kind: scenario.kind, connections, sameAnswer: same, legacy, pim: pimResult, target, pass });
     }
   }
 
@@ -159,12 +200,26 @@ try {
     date: new Date().toISOString(),
     products,
     documents,
-    fill: { method: 'snapshot of the legacy tables + projector (not streamed through the bridge)', snapshotLsn: snapshot.lsn, rows: snapshot.rows, copySeconds: round(copiedMs / 1000), totalSeconds: round(fillMs / 1000) },
+    fill: {
+      method: 'snapshot of the legacy tables + projector (not streamed through the bridge)',
+      reused: reused !== undefined,
+      snapshotLsn: fill.snapshotLsn,
+      rows: fill.rows,
+      copySeconds: round(fill.copyMs / 1000),
+      totalSeconds: round(fill.totalMs / 1000),
+    },
     seedSeconds: round(seeded.ms / 1000),
-    load: { tool: 'autocannon', connections: loadLevels, durationSeconds, machine: 'shared 2-core box, legacy and PIM on one embedded PostgreSQL' },
+    load: {
+      tool: 'bench/support/load-generator.ts (closed loop, own process, paths in turn across connections)',
+      connections: loadLevels,
+      durationSeconds,
+      machine: 'shared 2-core box, legacy and PIM on one embedded PostgreSQL',
+    },
     loadAverageAtEnd: os.loadavg().map((value) => round(value)),
     scenarios: rows,
-    pass: rows.every((row) => row.pass),
+    countCache: { entries: pimCounts?.size ?? null, hitRatio: pimCounts ? round(pimCounts.hitRatio) : null },
+    // The uncached row is reported, not judged: the targets are about typical (repeated) listings.
+    pass: rows.filter((row) => row.kind !== 'uncached').every((row) => row.pass),
   };
   console.log(`\nPIM (PostgreSQL store) vs legacy, ${products.toLocaleString('en')} products, ${durationSeconds}s per run; load average ${report.loadAverageAtEnd.join(' ')}\n`);
   console.table(
@@ -178,9 +233,11 @@ try {
       'PIM p50': row.pim.p50,
       'PIM p99': row.pim.p99,
       'PIM req/s': row.pim.rps,
+      'PIM CPU ms/req (node+pg)': `${row.pim.cpuMsPerRequest.server}+${row.pim.cpuMsPerRequest.postgres}`,
+      'legacy CPU ms/req': `${row.legacy.cpuMsPerRequest.server}+${row.legacy.cpuMsPerRequest.postgres}`,
       'PIM/legacy p99': row.legacy.p99 > 0 ? round(row.pim.p99 / row.legacy.p99) : null,
-      target: row.target.ratio ? `p99 ≤ ⅓ legacy, < ${row.target.p99Ms} ms` : `p99 < ${row.target.p99Ms} ms`,
-      pass: row.pass,
+      target: row.kind === 'uncached' ? 'reported' : row.target.ratio ? `p99 ≤ ⅓ legacy, < ${row.target.p99Ms} ms` : `p99 < ${row.target.p99Ms} ms`,
+      pass: row.kind === 'uncached' ? `(${row.pass})` : row.pass,
     })),
   );
   console.log(`fill: ${report.fill.rows.toLocaleString('en')} raw rows copied in ${report.fill.copySeconds}s, ${documents.toLocaleString('en')} documents built in ${report.fill.totalSeconds}s total (latencies in ms)`);
@@ -191,32 +248,55 @@ try {
 } finally {
   for (const close of closers.reverse()) await close().catch((error: unknown) => logger.warn({ err: error }, 'could not close'));
   await server.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  if (!keptDir) await rm(dataDir, { recursive: true, force: true });
 }
 
-async function load(base: string, paths: string[], connections: number) {
-  // The load runs in a worker thread, off the event loop that serves both apps in this process;
-  // each connection cycles through the paths (plain objects, so they can cross to the worker).
-  const run = (duration: number) =>
-    autocannon({
-      url: base,
-      connections,
-      duration,
-      workers: 1,
-      requests: paths.map((path) => ({ method: 'GET' as const, path })),
-    });
-  await run(2); // warm-up: caches, JIT, connection pools
-  const result = await run(durationSeconds);
+/** What a kept data directory holds (BENCH_PIM_DATA_DIR), so a later run can skip seeding and filling. */
+interface KeptFill {
+  products: number;
+  seeded: { ms: number };
+  fill: { snapshotLsn: string; rows: number; documents: number; copyMs: number; totalMs: number };
+}
+
+async function load(port: number, scenario: Scenario, connections: number) {
+  // Closed loop (each connection sends its next request when the answer is in), in a child
+  // process so that the load never shares this process's event loop with the two servers; the
+  // paths are taken in turn by all connections together.
+  await generateLoad({ port, paths: scenario.warmUpPaths ?? scenario.paths, connections, seconds: 2 }); // warm-up: caches, JIT, connection pools
+  // CPU spent per answer by the server (this process) and PostgreSQL: unlike latency, it hardly
+  // depends on what else the shared machine runs (the other server idles meanwhile).
+  const nodeBefore = process.cpuUsage();
+  const postgresBefore = await postgresCpuMs();
+  const result = await generateLoad({ port, paths: scenario.paths, connections, seconds: durationSeconds });
+  const nodeCpu = process.cpuUsage(nodeBefore);
+  const postgresMs = (await postgresCpuMs()) - postgresBefore;
   return {
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    max: result.latency.max,
-    rps: Math.round(result.requests.average),
-    requests: result.requests.total,
-    non2xx: result.non2xx,
-    errors: result.errors,
+    cpuMsPerRequest: {
+      server: round((nodeCpu.user + nodeCpu.system) / 1000 / Math.max(1, result.requests)),
+      postgres: round(postgresMs / Math.max(1, result.requests)),
+    },
+    p50: round(result.latency.p50),
+    p90: round(result.latency.p90),
+    p99: round(result.latency.p99),
+    max: round(result.latency.max),
+    rps: result.perSecond,
+    requests: result.requests,
+    failed: result.failed,
   };
+}
+
+/** CPU time of the cluster's processes (postmaster and its children), from /proc, in ms. */
+async function postgresCpuMs(): Promise<number> {
+  const postmaster = Number((await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  let ticks = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the command (which may hold spaces): state ppid … utime(14) stime(15).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(entry) === postmaster || Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
 }
 
 function round(value: number): number {

@@ -1,5 +1,9 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PimMetrics } from '../metrics.ts';
 import { call, eventually, PimStack } from '../testing/pim-stack.ts';
+import { createProductReads } from './product-reads.ts';
 
 // The legacy's product API is the contract: for the same data, the PIM must answer the same
 // bytes — items, order, paging, total_count, search_criteria echo — and the same error bodies.
@@ -100,6 +104,74 @@ describe('GET /rest/V1/products/:sku answers like the legacy', () => {
     for (const path of ['/rest/V1/products/NOPE-1', '/rest/V1/products?searchCriteria[pageSize]=1', '/search?q=tee', '/readyz']) {
       const answer = await call(stack.pimBase, path);
       expect(answer.headers.get('x-data-lsn'), path).toBe(health.body.appliedLsn);
+    }
+  });
+});
+
+describe('without Accept-Encoding, the storefront reads are answered before express with the same bytes and headers', () => {
+  /** A GET as a client that does not ask for compression sends it (node:http adds only Host and Connection). */
+  const rawGet = (base: string, path: string) =>
+    new Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+      http
+        .get(`${base}${path}`, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
+        })
+        .on('error', reject);
+    });
+  // What differs between any two servers, and the PIM's own freshness header.
+  const comparable = (headers: Record<string, string | string[] | undefined>) =>
+    Object.fromEntries(Object.entries(headers).filter(([name]) => !['date', 'connection', 'keep-alive', 'x-data-lsn'].includes(name)));
+  let skus: string[] = [];
+  beforeAll(async () => {
+    const some = await call(stack.legacyBase, '/rest/V1/products?searchCriteria[pageSize]=3');
+    skus = (some.body as { items: Array<{ sku: string }> }).items.map((item) => item.sku);
+  });
+  const paths = () => [
+    ...queries.map(([, params]) => `/rest/V1/products?${new URLSearchParams(params).toString()}`),
+    '/rest/V1/products/NOPE-1',
+    ...skus.map((sku) => `/rest/V1/products/${encodeURIComponent(sku)}`),
+  ];
+
+  it('the PIM answers every query, product and unknown sku like the legacy, header for header', async () => {
+    for (const path of [...paths(), ...errors.map(([, query]) => `/rest/V1/products${query ? `?${query}` : ''}`)]) {
+      const [expected, actual] = await Promise.all([rawGet(stack.legacyBase, path), rawGet(stack.pimBase, path)]);
+      expect(actual.status, path).toBe(expected.status);
+      expect(actual.text, path).toBe(expected.text);
+      expect(comparable(actual.headers), path).toEqual(comparable(expected.headers));
+      expect(actual.headers['x-data-lsn'], path).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    }
+  });
+
+  it('those answers come from the node:http path, not from express', async () => {
+    let handedToExpress = 0;
+    const reads = createProductReads(
+      { store: stack.pim.store, dictionary: () => stack.pim.projector.currentDictionary(), freshness: stack.pim.freshness, metrics: new PimMetrics() },
+      (_req, res) => {
+        handedToExpress += 1;
+        res.writeHead(599).end();
+      },
+    );
+    const server = http.createServer((req, res) => {
+      if (!reads(req, res)) res.writeHead(598).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      for (const path of paths()) {
+        const [expected, actual] = await Promise.all([rawGet(stack.legacyBase, path), rawGet(base, path)]);
+        expect(actual.text, path).toBe(expected.text);
+      }
+      expect(handedToExpress).toBe(0);
+      // A client that accepts gzip, and a query the legacy refuses, are left to express.
+      const compressed = await fetch(`${base}/rest/V1/products/NOPE-1`, { headers: { 'accept-encoding': 'gzip' } });
+      expect(compressed.status).toBe(598);
+      const refused = await rawGet(base, `/rest/V1/products?${errors[1]![1]}`);
+      expect(refused.status).toBe(599);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

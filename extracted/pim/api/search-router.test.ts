@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type http from 'node:http';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { migrate } from '../../../platform/migrations.ts';
@@ -76,7 +76,7 @@ beforeAll(async () => {
   const freshness = new Freshness({ projector, sync: () => undefined, logger });
   const app = createPimApp({ store, dictionary: async () => dictionary, freshness, metrics: new PimMetrics(), logger });
   server = await new Promise<http.Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = http.createServer(app).listen(0, '127.0.0.1', () => resolve(listening));
   });
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

@@ -83,10 +83,26 @@ function conditionSql(condition: Condition, bind: (value: unknown) => string): s
 
 /**
  * One statement for the page and its total_count, so both come from one snapshot (the legacy
- * reads them in one REPEATABLE READ transaction). Answers `total` and the page's product JSON
- * texts, in order.
+ * reads them in one REPEATABLE READ transaction). Answers `version` (pim_document_version, as
+ * text), `total` and `items`: the page's product JSON texts in order, joined by ITEM_SEPARATOR
+ * (null for an empty page).
+ *
+ * `countKey` names the count (its SQL and parameters) for the CountCache. With `knownVersion`
+ * (the version a cached count of that key belongs to), the statement counts only if the documents
+ * changed since, and answers a NULL total otherwise: PostgreSQL runs an uncorrelated sub-select
+ * (an InitPlan) only when the expression needing it is evaluated, which the CASE skips.
  */
-export function buildCatalogSql(query: CatalogQuery): CatalogSql {
+/**
+ * Between the product texts of `items`: U+001E (record separator) cannot occur in them, since
+ * they are JSON.stringify's output, which escapes every control character.
+ */
+export const ITEM_SEPARATOR = '\u001e';
+
+export interface CatalogStatement extends CatalogSql {
+  countKey: string;
+}
+
+export function buildCatalogSql(query: CatalogQuery, knownVersion: (countKey: string) => string | null = () => null): CatalogStatement {
   const params: unknown[] = [];
   const bind = (value: unknown): string => {
     params.push(value);
@@ -97,15 +113,26 @@ export function buildCatalogSql(query: CatalogQuery): CatalogSql {
     return conditions.length === 1 ? conditions[0]! : `(${conditions.join(' OR ')})`;
   });
   const where = groups.length > 0 ? `WHERE ${groups.join(' AND ')}` : '';
+  const count = countSql(query, where, bind);
+  // The parameters bound so far are exactly those of the count (and the page's WHERE).
+  const countKey = JSON.stringify([count, params]);
+  const version = bind(knownVersion(countKey));
   const orderBy = query.sorts.map((sort) => `${expressionOf(sort.field)} ${sort.direction === 'ASC' ? 'ASC NULLS FIRST' : 'DESC NULLS LAST'}`);
   orderBy.push('d.entity_id ASC');
-  const sql = `SELECT (${countSql(query, where, bind)}) AS total,
-       (SELECT array_agg(page.product::text ORDER BY page.n) FROM (
+  const limit = bind(query.pageSize);
+  const offset = bind(query.offset);
+  // The page as one text, the stored JSON documents joined by ITEM_SEPARATOR: a text[] would make
+  // the driver unescape it character by character (every quote of the JSON is escaped in an
+  // array's text form), ~1 ms for a page of 20 products.
+  const sql = `SELECT v.version::text AS version,
+       CASE WHEN v.version = ${version}::bigint THEN NULL ELSE (${count}) END AS total,
+       (SELECT string_agg(page.product::text, E'\\x1e' ORDER BY page.n) FROM (
           SELECT d.product, row_number() OVER () AS n FROM (
-            SELECT d.product FROM pim_document d ${where} ORDER BY ${orderBy.join(', ')} LIMIT ${query.pageSize} OFFSET ${query.offset}
+            SELECT d.product FROM pim_document d ${where} ORDER BY ${orderBy.join(', ')} LIMIT ${limit}::int OFFSET ${offset}::int
           ) d
-       ) page) AS items`;
-  return { sql, params };
+       ) page) AS items
+  FROM pim_document_version v`;
+  return { sql, params, countKey };
 }
 
 /**

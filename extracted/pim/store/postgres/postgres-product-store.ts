@@ -12,7 +12,10 @@ import {
   type StoredProduct,
   type WriteOutcome,
 } from '../product-store.ts';
-import { buildCatalogSql } from './catalog-sql.ts';
+import { buildCatalogSql, ITEM_SEPARATOR } from './catalog-sql.ts';
+import { CountCache, type CachedCount } from './count-cache.ts';
+
+const MAX_NAMED_SHAPES = 200;
 
 /**
  * Documents in the PIM's own PostgreSQL database (pim_document, schema/002-postgres-documents.sql):
@@ -23,7 +26,16 @@ import { buildCatalogSql } from './catalog-sql.ts';
 export class PostgresProductStore implements ProductStore {
   readonly kind = 'postgres' as const;
 
-  constructor(private readonly pool: pg.Pool) {}
+  /** total_count of recent searchCriteria queries, valid while the documents do not change. */
+  readonly counts: CountCache;
+  private readonly shapes = new Map<string, string>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    options: { countCacheEntries?: number } = {},
+  ) {
+    this.counts = new CountCache(options.countCacheEntries);
+  }
 
   async init(): Promise<void> {
     // The tables come with the PIM's migrations (schema/); check they are there.
@@ -131,19 +143,46 @@ export class PostgresProductStore implements ProductStore {
   }
 
   async getBySku(sku: string): Promise<StoredProduct | null> {
-    const { rows } = await this.pool.query<{ product: string; lsn: string }>(
-      'SELECT product::text AS product, lsn::text AS lsn FROM pim_document WHERE sku = $1 ORDER BY entity_id LIMIT 1',
-      [sku],
-    );
+    // Named: each pooled connection parses and plans it once, not on every product page view.
+    const { rows } = await this.pool.query<{ product: string; lsn: string }>({
+      name: 'pim-get-by-sku',
+      text: 'SELECT product::text AS product, lsn::text AS lsn FROM pim_document WHERE sku = $1 ORDER BY entity_id LIMIT 1',
+      values: [sku],
+    });
     const row = rows[0];
     return row ? { json: row.product, version: BigInt(row.lsn) } : null;
   }
 
   async search(query: CatalogQuery): Promise<CatalogPage> {
-    const { sql, params } = buildCatalogSql(query);
-    const { rows } = await this.pool.query<{ total: number; items: string[] | null }>(sql, params);
+    let known: CachedCount | undefined;
+    const { sql, params, countKey } = buildCatalogSql(query, (key) => (known = this.counts.lookup(key))?.version ?? null);
+    const { rows } = await this.pool.query<{ version: string; total: number | null; items: string | null }>({ name: this.statementName(sql), text: sql, values: params });
     const row = rows[0];
-    return { totalCount: row?.total ?? 0, items: row?.items ?? [] };
+    if (!row) throw new Error('pim_document_version has no row: the PIM schema is not migrated (schema/005-document-version.sql)');
+    let totalCount: number;
+    if (row.total === null && known?.version === row.version) {
+      totalCount = known.total;
+      this.counts.reused();
+    } else {
+      totalCount = row.total ?? 0;
+      this.counts.remember(countKey, { version: row.version, total: totalCount });
+    }
+    return { totalCount, items: row.items === null ? [] : row.items.split(ITEM_SEPARATOR) };
+  }
+
+  /**
+   * A name per query shape (the values are parameters), so each pooled connection parses a
+   * shape once and PostgreSQL may keep its plan — planning over pim_document's many indexes costs
+   * about as much as reading a cached-count page. Bounded: shapes past the first MAX_NAMED_SHAPES
+   * (a client inventing filter combinations) stay unnamed, so no connection collects them forever.
+   */
+  private statementName(sql: string): string | undefined {
+    let name = this.shapes.get(sql);
+    if (name === undefined && this.shapes.size < MAX_NAMED_SHAPES) {
+      name = `pim-search-${this.shapes.size + 1}`;
+      this.shapes.set(sql, name);
+    }
+    return name;
   }
 
   async fullText(request: FullTextRequest): Promise<FullTextResult> {
