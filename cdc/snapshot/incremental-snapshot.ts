@@ -607,6 +607,8 @@ export class IncrementalSnapshots {
         resolve = resolveDone;
         reject = rejectDone;
       });
+      // Rejected by stop() possibly before anything awaits it.
+      done.catch(() => undefined);
       const window: ChunkWindow = {
         id: `${this.nonce}:${this.sequence}`,
         snapshotId: run.row.id,
