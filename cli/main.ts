@@ -27,6 +27,8 @@ Examples:
   $ strangler routes check         validate routes.yaml before the proxy picks it up
   $ strangler routes show          the proxy's live route table (admin API)
   $ strangler cdc status           slot, publication, LSNs, lag and rates of the CDC bridge
+  $ strangler cdc snapshot --tables catalog_product_entity --target pim --wait
+                                   seed a service's queue from the legacy tables
   $ strangler shadow report        how an extracted service compares with legacy on live traffic
   $ strangler store reset pim      empty a service's store; it re-seeds from a snapshot on next start
   $ strangler up --help            every environment variable the stack reads
