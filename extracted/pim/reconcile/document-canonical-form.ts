@@ -1,0 +1,98 @@
+import type { KeyCondition, Projection } from '../../../reconcile/projection.ts';
+import { appliedPosition, legacyWalPosition } from '../../../reconcile/positions.ts';
+import { ALL_GROUPS_ID } from '../../../legacy-stub/seed/reference-data.ts';
+
+/**
+ * The PIM's canonical form of one product document, computed from the legacy tables as the
+ * document builder (domain/document-builder.ts) would, and from what the PostgreSQL store keeps
+ * (pim_document, schema/002 and 003):
+ *
+ *   entity     [sku, type_id, attribute_set_id, has_options, required_options, created_at, updated_at]
+ *   fields     admin-scope values by attribute code, in the legacy's text form ('45.000000'), long texts apart in
+ *   texts      (backend `text`)
+ *   stores     store-view values: store_id → code → value
+ *   categories [[category_id, position], …]                      sorted
+ *   tiers      [[customer_group_id (32000 = all groups), qty, value (fixed tiers only), percentage, website_id], …]  sorted
+ *   stock      [item_id, qty, is_in_stock, min_qty, min_sale_qty, max_sale_qty, manage_stock, low_stock_date] or null
+ *
+ * Categories, tiers and stock are read from the stored REST document (`product`), where they are
+ * JSON numbers: both sides compare them as float8, whose text form is the shortest that reads
+ * back exactly — the same number JavaScript wrote. A percentage tier's value is derived from the
+ * price (compared in `fields`), so only its percentage is compared. Facets, search text and option
+ * labels derive from reference data and are not compared per product.
+ */
+export const legacyDocumentProjection: Projection = {
+  name: 'legacy',
+  allKeys: 'SELECT entity_id FROM catalog_product_entity',
+  select: (keys: KeyCondition) => {
+    const values = (backend: string, text: string) =>
+      `SELECT v.entity_id, v.store_id, a.attribute_code AS code, a.backend_type, ${text} AS value
+         FROM catalog_product_entity_${backend} v JOIN eav_attribute a ON a.attribute_id = v.attribute_id AND a.entity_type_id = 4
+        WHERE ${keys('v.entity_id')} AND v.value IS NOT NULL`;
+    return `
+    WITH vals AS (
+      ${values('varchar', 'v.value::text')}
+      UNION ALL ${values('int', 'v.value::text')}
+      UNION ALL ${values('decimal', 'v.value::text')}
+      UNION ALL ${values('text', 'v.value')}
+      UNION ALL ${values('datetime', "to_char(v.value, 'YYYY-MM-DD HH24:MI:SS')")}),
+    admin AS (
+      SELECT entity_id,
+             jsonb_object_agg(code, value) FILTER (WHERE backend_type <> 'text') AS fields,
+             jsonb_object_agg(code, value) FILTER (WHERE backend_type = 'text') AS texts
+        FROM vals WHERE store_id = 0 GROUP BY entity_id),
+    per_store AS (
+      SELECT entity_id, store_id, jsonb_object_agg(code, value) AS vals FROM vals WHERE store_id <> 0 GROUP BY entity_id, store_id),
+    stores AS (
+      SELECT entity_id, jsonb_object_agg(store_id::text, vals) AS stores FROM per_store GROUP BY entity_id),
+    categories AS (
+      SELECT product_id AS entity_id, jsonb_agg(jsonb_build_array(category_id, position) ORDER BY category_id, position) AS categories
+        FROM catalog_category_product WHERE ${keys('product_id')} GROUP BY product_id),
+    tiers AS (
+      SELECT entity_id, jsonb_agg(jsonb_build_array(g, q, v, pct, w) ORDER BY w, g, q, v, pct) AS tiers
+        FROM (SELECT entity_id, CASE WHEN all_groups = 1 THEN ${ALL_GROUPS_ID} ELSE customer_group_id END AS g, qty::float8 AS q,
+                     CASE WHEN percentage_value IS NULL THEN value::float8 END AS v, percentage_value::float8 AS pct, website_id::int AS w
+                FROM catalog_product_entity_tier_price WHERE ${keys('entity_id')}) t
+       GROUP BY entity_id),
+    stock AS (
+      SELECT DISTINCT ON (product_id) product_id AS entity_id,
+             jsonb_build_array(item_id, qty::float8, is_in_stock = 1, min_qty::float8, min_sale_qty::float8, max_sale_qty::float8,
+                               manage_stock = 1, to_char(low_stock_date, 'YYYY-MM-DD HH24:MI:SS')) AS stock
+        FROM cataloginventory_stock_item WHERE ${keys('product_id')} ORDER BY product_id, item_id DESC)
+    SELECT p.entity_id, jsonb_build_object(
+             'entity', jsonb_build_array(p.sku, p.type_id, p.attribute_set_id, p.has_options, p.required_options,
+                                         to_char(p.created_at, 'YYYY-MM-DD HH24:MI:SS'), to_char(p.updated_at, 'YYYY-MM-DD HH24:MI:SS')),
+             'fields', coalesce(a.fields, '{}'::jsonb), 'texts', coalesce(a.texts, '{}'::jsonb), 'stores', coalesce(s.stores, '{}'::jsonb),
+             'categories', coalesce(c.categories, '[]'::jsonb), 'tiers', coalesce(t.tiers, '[]'::jsonb), 'stock', st.stock) AS doc
+      FROM catalog_product_entity p
+      LEFT JOIN admin a USING (entity_id) LEFT JOIN stores s USING (entity_id) LEFT JOIN categories c USING (entity_id)
+      LEFT JOIN tiers t USING (entity_id) LEFT JOIN stock st USING (entity_id)
+     WHERE ${keys('p.entity_id')}`;
+  },
+  position: legacyWalPosition,
+};
+
+export const storeDocumentProjection: Projection = {
+  name: 'pim store',
+  allKeys: 'SELECT entity_id FROM pim_document',
+  select: (keys: KeyCondition) => `
+    SELECT d.entity_id, jsonb_build_object(
+             'entity', jsonb_build_array(d.sku, d.type_id, d.attribute_set_id, d.has_options, d.required_options, d.created_at, d.updated_at),
+             'fields', d.fields, 'texts', d.texts, 'stores', d.store_values,
+             'categories', coalesce((
+               SELECT jsonb_agg(jsonb_build_array((l->>'category_id')::int, (l->>'position')::int) ORDER BY (l->>'category_id')::int, (l->>'position')::int)
+                 FROM jsonb_array_elements(j.product->'extension_attributes'->'category_links') l), '[]'::jsonb),
+             'tiers', coalesce((
+               SELECT jsonb_agg(jsonb_build_array(g, q, v, pct, w) ORDER BY w, g, q, v, pct)
+                 FROM (SELECT (x->>'customer_group_id')::int AS g, (x->>'qty')::float8 AS q,
+                              CASE WHEN x->'extension_attributes' ? 'percentage_value' THEN NULL ELSE (x->>'value')::float8 END AS v,
+                              (x->'extension_attributes'->>'percentage_value')::float8 AS pct, (x->'extension_attributes'->>'website_id')::int AS w
+                         FROM jsonb_array_elements(j.product->'tier_prices') x) t), '[]'::jsonb),
+             'stock', (SELECT CASE WHEN s IS NULL THEN NULL ELSE jsonb_build_array((s->>'item_id')::int, (s->>'qty')::float8, (s->>'is_in_stock')::boolean,
+                                   (s->>'min_qty')::float8, (s->>'min_sale_qty')::float8, (s->>'max_sale_qty')::float8, (s->>'manage_stock')::boolean,
+                                   s->>'low_stock_date') END
+                         FROM (SELECT j.product->'extension_attributes'->'stock_item' AS s) x)) AS doc
+      FROM pim_document d CROSS JOIN LATERAL (SELECT d.product::jsonb AS product) j
+     WHERE ${keys('d.entity_id')}`,
+  position: (db) => appliedPosition(db),
+};

@@ -1,0 +1,51 @@
+import { runReconciliation, type RunReconciliationOptions, type ServiceReconciliation } from '../../../reconcile/service-reconciliation.ts';
+import type { DriftReport } from '../../../reconcile/drift-report.ts';
+import type { RepairTable } from '../../../reconcile/drift-repair.ts';
+import { legacyDocumentProjection, storeDocumentProjection } from './document-canonical-form.ts';
+
+const valueTable = (backend: string): RepairTable => ({
+  table: `catalog_product_entity_${backend}`,
+  keyColumn: 'value_id',
+  legacyKeys: `SELECT value_id FROM catalog_product_entity_${backend} WHERE entity_id = ANY($1::int[])`,
+  storeKeys: `SELECT value_id FROM pim_raw_value WHERE backend = '${backend}' AND entity_id = ANY($1::int[])`,
+});
+
+/**
+ * The PIM's Reconciliation: its documents (PostgreSQL store) against the same projection of the
+ * legacy tables (document-canonical-form.ts). A repair re-sends every legacy row a drifted
+ * document is built from — entity, the five value tables, tier prices, category links, stock —
+ * plus the keys of the raw rows only the PIM still has (published as deletes); the PIM rebuilds
+ * the document from them at the snapshot's position, newer than the drifted one.
+ */
+export const pimReconciliation: ServiceReconciliation = {
+  service: 'pim',
+  legacy: legacyDocumentProjection,
+  store: storeDocumentProjection,
+  repairTables: [
+    { table: 'catalog_product_entity', keyColumn: 'entity_id', legacyKeys: 'SELECT unnest($1::int[])', storeKeys: null },
+    ...['varchar', 'int', 'decimal', 'text', 'datetime'].map(valueTable),
+    {
+      table: 'catalog_product_entity_tier_price',
+      keyColumn: 'value_id',
+      legacyKeys: 'SELECT value_id FROM catalog_product_entity_tier_price WHERE entity_id = ANY($1::int[])',
+      storeKeys: 'SELECT value_id FROM pim_raw_tier_price WHERE entity_id = ANY($1::int[])',
+    },
+    {
+      table: 'catalog_category_product',
+      keyColumn: 'entity_id',
+      legacyKeys: 'SELECT entity_id FROM catalog_category_product WHERE product_id = ANY($1::int[])',
+      storeKeys: 'SELECT entity_id FROM pim_raw_category_product WHERE product_id = ANY($1::int[])',
+    },
+    {
+      table: 'cataloginventory_stock_item',
+      keyColumn: 'item_id',
+      legacyKeys: 'SELECT item_id FROM cataloginventory_stock_item WHERE product_id = ANY($1::int[])',
+      storeKeys: 'SELECT item_id FROM pim_raw_stock_item WHERE product_id = ANY($1::int[])',
+    },
+  ],
+};
+
+/** Compares the PIM's PostgreSQL documents with the legacy (and repairs them with `repair`). The bench calls this. */
+export function reconcilePim(options: RunReconciliationOptions): Promise<DriftReport> {
+  return runReconciliation(pimReconciliation, options);
+}
