@@ -1,12 +1,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import pg from 'pg';
-import { StranglerError, messageOf, redactUrl } from '../platform/errors.ts';
+import { StranglerError, messageOf } from '../platform/errors.ts';
 import {
   buildSnapshotRequest,
   buildStopSnapshot,
   readSnapshot,
   waitForSnapshot,
   writeSignal,
+  SnapshotRequestErrors,
   type SnapshotRecord,
 } from '../cdc/snapshot/snapshot-request.ts';
 import { targetQueue } from '../cdc/snapshot/snapshot-protocol.ts';
@@ -29,8 +30,10 @@ export function registerSnapshotCommands(cdc: Command, io: CdcCommandIo, legacyU
   const snapshot = cdc
     .command('snapshot')
     .description("request an incremental snapshot of legacy tables into one service's queue (seeding, repair)")
-    .requiredOption('--tables <list>', 'comma-separated tables (`name` or `schema.name`), snapshotted in this order', parseList)
-    .requiredOption('--target <name>', 'service (pim → queue pim.cdc) or queue name (with a dot) that receives the rows')
+    // Checked in the action, not as commander's required options: those would also be demanded
+    // of `snapshot cancel <id>`.
+    .option('--tables <list>', 'required: comma-separated tables (`name` or `schema.name`), snapshotted in this order', parseList)
+    .option('--target <name>', 'required: service (pim → queue pim.cdc) or queue name (with a dot) that receives the rows')
     .option('--where <sql>', "SQL condition on the tables' columns, e.g. \"entity_id < 1000\"")
     .option('--keys <json>', 'only these primary keys, a JSON array of objects, e.g. \'[{"value_id":42}]\'; a key not found is sent as a delete', parseKeys)
     .option('--chunk-size <n>', "rows per chunk (default: the bridge's CDC_SNAPSHOT_CHUNK_SIZE, 4096)", parsePositive)
@@ -59,15 +62,20 @@ Examples:
   $ strangler cdc status            snapshots with their progress
 `,
     )
-    .action(async (options: SnapshotCommandOptions) => {
-      process.exit(await runSnapshotCommand(options, io, legacyUrl(options.databaseUrl)));
+    .action(async (options: Partial<SnapshotCommandOptions>) => {
+      if (!options.tables) snapshot.error("error: required option '--tables <list>' not specified");
+      if (!options.target) snapshot.error("error: required option '--target <name>' not specified");
+      const complete = options as SnapshotCommandOptions;
+      process.exit(await runSnapshotCommand(complete, io, legacyUrl(complete.databaseUrl)));
     });
   snapshot
     .command('cancel <id>')
     .description('cancel a pending or running snapshot (it stops after the chunk in hand)')
     .option('--database-url <url>', 'the legacy database (default: LEGACY_DATABASE_URL, else the embedded one on PG_PORT)')
-    .action(async (id: string, options: { databaseUrl?: string }) => {
-      process.exit(await runSnapshotCancel(id, io, legacyUrl(options.databaseUrl)));
+    .action(async (id: string, _options: unknown, command: Command) => {
+      // --database-url after `cancel` is parsed by `snapshot`, which has the same option.
+      const { databaseUrl } = command.optsWithGlobals<{ databaseUrl?: string }>();
+      process.exit(await runSnapshotCancel(id, io, legacyUrl(databaseUrl)));
     });
 }
 
@@ -136,10 +144,7 @@ export async function runSnapshotCancel(id: string, io: CdcCommandIo, databaseUr
 
 function explainDatabaseError(error: unknown, databaseUrl: string): string {
   if (error instanceof StranglerError) return error.explain();
-  return new StranglerError('CDC_STATUS_UNAVAILABLE', `cannot write the snapshot signal to ${redactUrl(databaseUrl)}: ${messageOf(error)}`, {
-    remedy: 'Check that PostgreSQL runs (npm start starts the embedded one) and that the URL is right; for another database pass --database-url or set LEGACY_DATABASE_URL.',
-    cause: error,
-  }).explain();
+  return SnapshotRequestErrors.databaseUnavailable(databaseUrl, error).explain();
 }
 
 /** One line: state, rows (of the estimate), rate and ETA, the table in progress. */

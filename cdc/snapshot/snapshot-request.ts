@@ -56,6 +56,11 @@ export const SnapshotRequestErrors = {
       remedy: 'Start the CDC bridge once (npm start, or `strangler db setup`): its capture setup creates the signal table and adds it to the publication.',
       cause,
     }),
+  databaseUnavailable: (url: string, cause: unknown) =>
+    new StranglerError('CDC_SIGNAL_UNWRITABLE', `cannot reach the legacy database at ${redactUrl(url)} to write or read a snapshot signal: ${messageOf(cause)}`, {
+      remedy: 'Check that PostgreSQL runs (npm start starts the embedded one) and that the URL is right; for another database pass --database-url or set LEGACY_DATABASE_URL.',
+      cause,
+    }),
   timeout: (id: string, state: string) =>
     new StranglerError('CDC_SNAPSHOT_TIMEOUT', `snapshot ${id} did not finish in time (last state: ${state})`, {
       remedy: 'Look at `strangler cdc status` for its progress; is the bridge running? The snapshot goes on in the bridge regardless.',
