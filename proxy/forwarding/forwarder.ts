@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import httpProxy from 'http-proxy';
@@ -13,7 +13,7 @@ import { SAFE_METHODS } from '../routes/route.ts';
 import { findRoute, type CompiledRoute } from '../routes/route-matcher.ts';
 import type { ShadowMirror, ShadowTap } from '../shadow/shadow-mirror.ts';
 import { sendErrorResponse } from './error-response.ts';
-import { dropRequestHopByHop, endToEndResponseHeaders } from './hop-by-hop.ts';
+import { scanRequestHeaders, scanResponseHeaders, type ScannedRequestHeaders } from './hop-by-hop.ts';
 import { RequestLog } from './request-log.ts';
 import type { UpstreamRuntime } from './upstream-pool.ts';
 
@@ -49,6 +49,15 @@ interface RequestContext {
   /** Origin-form, normalised path and the query as received: what the upstream is asked for. */
   readonly url: string;
   readonly canFallback: boolean;
+  /** Content-Length or Transfer-Encoding: a body to relay (and so nothing to replay). */
+  readonly hasBody: boolean;
+  /** The shopper's Host, if sent. */
+  readonly host: string | undefined;
+  /**
+   * The request headers as the upstream receives them, as a flat list whose first pair is Host:
+   * its value is set per attempt (the shopper's for legacy, the service's own otherwise).
+   */
+  readonly outgoing: string[];
   upstream: UpstreamRuntime;
   fallbackReason: FailureReason | undefined;
   proxyReq: ClientRequest | undefined;
@@ -91,22 +100,19 @@ export class Forwarder {
     const rawPath = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
     const path = normalisePath(rawPath);
     const method = req.method ?? 'GET';
-    const headers = req.headers;
-    const route = findRoute(table.routes, method, path, queryAt === -1 ? '' : rawUrl.slice(queryAt + 1), headers) ?? table.defaultRoute;
-    const upstream = this.#chooseUpstream(active, route, headers);
+    const scanned = scanRequestHeaders(req.rawHeaders);
+    const route = findRoute(table.routes, method, path, queryAt === -1 ? '' : rawUrl.slice(queryAt + 1), req) ?? table.defaultRoute;
+    const upstream = this.#chooseUpstream(active, route, req);
 
-    let requestId = headers['x-request-id'];
-    if (typeof requestId !== 'string' || requestId === '' || requestId.length > 200) {
-      requestId = randomUUID();
-      headers['x-request-id'] = requestId;
-    }
-    dropRequestHopByHop(headers);
+    let requestId = scanned.requestId;
+    if (requestId === undefined || requestId === '' || requestId.length > 200) requestId = randomUUID();
     // Node's server already answered "100 Continue" to the client (no 'checkContinue' listener),
-    // so the body is on its way; asking the upstream again would only add a round trip.
-    if (headers.expect !== undefined) delete headers.expect;
-    appendForwarded(req);
+    // so the body is on its way; asking the upstream again would only add a round trip: the scan
+    // leaves Expect out, with the hop-by-hop headers.
+    const outgoing = outgoingHeaders(method, scanned, req, requestId);
     const url = path === rawPath ? rawUrl : queryAt === -1 ? path : path + rawUrl.slice(queryAt);
     if (url !== req.url) req.url = url;
+    const hasBody = scanned.hasBody;
 
     const context: RequestContext = {
       active,
@@ -116,7 +122,10 @@ export class Forwarder {
       path,
       url,
       // Replaying on legacy is only safe for a safe method whose (absent) body was not consumed.
-      canFallback: route.fallback && SAFE_METHODS.has(method) && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined,
+      canFallback: route.fallback && !hasBody && SAFE_METHODS.has(method),
+      hasBody,
+      host: scanned.host,
+      outgoing,
       upstream,
       fallbackReason: undefined,
       proxyReq: undefined,
@@ -127,7 +136,7 @@ export class Forwarder {
       bytes: 0,
       failure: undefined,
       done: false,
-      tap: route.shadow === null || this.#deps.shadow === undefined ? undefined : this.#mirror(active, route, upstream, req),
+      tap: route.shadow === null || this.#deps.shadow === undefined ? undefined : this.#mirror(active, route, upstream, req, headersObject(outgoing, scanned.host)),
     };
     (req as ProxiedRequest)[CONTEXT] = context;
     res.once('close', () => this.#finished(req, res, context));
@@ -144,8 +153,8 @@ export class Forwarder {
     const queryAt = rawUrl.indexOf('?');
     const rawPath = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
     const path = normalisePath(rawPath);
-    const route = findRoute(active.table.routes, req.method ?? 'GET', path, queryAt === -1 ? '' : rawUrl.slice(queryAt + 1), req.headers) ?? active.table.defaultRoute;
-    const upstream = this.#chooseUpstream(active, route, req.headers);
+    const route = findRoute(active.table.routes, req.method ?? 'GET', path, queryAt === -1 ? '' : rawUrl.slice(queryAt + 1), req) ?? active.table.defaultRoute;
+    const upstream = this.#chooseUpstream(active, route, req);
     if (path !== rawPath) req.url = queryAt === -1 ? path : path + rawUrl.slice(queryAt);
     req.headers['x-request-id'] ??= randomUUID();
     appendForwarded(req);
@@ -162,9 +171,9 @@ export class Forwarder {
     this.#requestLog.flush();
   }
 
-  #chooseUpstream(active: ActiveTable, route: CompiledRoute, headers: IncomingMessage['headers']): UpstreamRuntime {
+  #chooseUpstream(active: ActiveTable, route: CompiledRoute, req: IncomingMessage): UpstreamRuntime {
     if (route.target === undefined) return active.legacy;
-    if (route.mode === 'extracted' || (route.mode === 'shadow' && route.shadow?.primary === 'target') || (route.mode === 'canary' && route.canary !== null && choosesTarget(route.canary, headers, this.#random))) {
+    if (route.mode === 'extracted' || (route.mode === 'shadow' && route.shadow?.primary === 'target') || (route.mode === 'canary' && route.canary !== null && choosesTarget(route.canary, req.headers, this.#random))) {
       return active.upstreams.get(route.target) ?? active.legacy;
     }
     // legacy, shadow (legacy answers, the target is asked on the side), or the canary's other side.
@@ -172,11 +181,11 @@ export class Forwarder {
   }
 
   /** Starts mirroring a shadow route's request to the side that does not answer the shopper. */
-  #mirror(active: ActiveTable, route: CompiledRoute, primary: UpstreamRuntime, req: IncomingMessage): ShadowTap | undefined {
+  #mirror(active: ActiveTable, route: CompiledRoute, primary: UpstreamRuntime, req: IncomingMessage, headers: IncomingHttpHeaders): ShadowTap | undefined {
     const target = route.target === undefined ? undefined : active.upstreams.get(route.target);
     if (target === undefined || route.shadow === null || this.#deps.shadow === undefined) return undefined;
     const other = primary === target ? active.legacy : target;
-    return this.#deps.shadow.begin({ id: route.id, rules: route.shadow, primary: primary.upstream, shadow: other.upstream }, req);
+    return this.#deps.shadow.begin({ id: route.id, rules: route.shadow, primary: primary.upstream, shadow: other.upstream }, req, headers);
   }
 
   #send(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
@@ -190,6 +199,8 @@ export class Forwarder {
     context.timedOut = false;
     context.proxyReq = undefined;
     let proxyReq: ClientRequest;
+    const outgoing = context.outgoing;
+    outgoing[1] = upstream.hostHeader ?? context.host ?? upstream.defaultHost;
     try {
       proxyReq = upstream.request({
         hostname: upstream.hostname,
@@ -198,7 +209,7 @@ export class Forwarder {
         path: upstream.pathPrefix + context.url,
         // A flat [name, value, ...] list: Node writes it as given instead of validating and
         // storing each header one by one (and adds no Host of its own).
-        headers: outgoingHeaders(req.method, req.headers, upstream),
+        headers: outgoing,
         agent: upstream.agent,
       });
     } catch (error) {
@@ -215,9 +226,8 @@ export class Forwarder {
       if (context.proxyReq === proxyReq) this.#onProxyError(error, req, res);
     });
     proxyReq.on('response', (proxyRes: IncomingMessage) => this.#onProxyRes(proxyRes, req as ProxiedRequest, res));
-    const headers = req.headers;
     // A request without a body needs no pipe: ending the upstream request sends it in one write.
-    if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) proxyReq.end();
+    if (!context.hasBody) proxyReq.end();
     else req.pipe(proxyReq);
   }
 
@@ -229,8 +239,7 @@ export class Forwarder {
     // and nothing reached it, so an idempotent request without a body is sent once more.
     if (
       error.code === 'ECONNRESET' && !context.timedOut && !context.retried && context.proxyRes === undefined &&
-      context.proxyReq?.reusedSocket === true && !response.headersSent && SAFE_METHODS.has(req.method ?? '') &&
-      req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined
+      context.proxyReq?.reusedSocket === true && !response.headersSent && SAFE_METHODS.has(req.method ?? '') && !context.hasBody
     ) {
       context.retried = true;
       this.#settleBreaker(context, 'abandoned');
@@ -265,9 +274,10 @@ export class Forwarder {
     }
 
     context.proxyRes = proxyRes;
-    const headers = endToEndResponseHeaders(proxyRes.rawHeaders, proxyRes.headers.connection);
-    if (REDIRECT_STATUSES.has(status) && proxyRes.headers.location !== undefined) rewriteLocation(headers, upstream.upstream.origin, req);
-    this.#addOwnHeaders(headers, context, proxyRes.headers['x-request-id'] === undefined);
+    const scanned = scanResponseHeaders(proxyRes.rawHeaders);
+    const headers = scanned.list;
+    if (scanned.locationAt !== -1 && REDIRECT_STATUSES.has(status)) rewriteLocation(headers, scanned.locationAt, upstream.upstream.origin, context.host, req);
+    this.#addOwnHeaders(headers, context, !scanned.hasRequestId);
     try {
       res.writeHead(status, proxyRes.statusMessage, headers);
     } catch (error) {
@@ -278,7 +288,7 @@ export class Forwarder {
       return;
     }
     // Count body bytes for the log line, unless the length was declared.
-    const declared = proxyRes.headers['content-length'];
+    const declared = scanned.contentLength;
     const counted = declared === undefined || req.method === 'HEAD';
     if (!counted) context.bytes = Number(declared);
     proxyRes.on('error', (error) => {
@@ -378,24 +388,36 @@ export class Forwarder {
 function noop(): void {}
 
 /**
- * The request headers as the upstream receives them, as a flat list. Host: the shopper's for
- * legacy, the upstream's own for an extracted service; a request without one (HTTP/1.0) gets the
- * upstream's, as http.request would have added.
+ * The request headers as the upstream receives them, as a flat list: Host first (its value is
+ * set per attempt, see #send), the shopper's end-to-end headers, then X-Forwarded-For/-Proto/-Host
+ * appended to what an earlier proxy (a load balancer) sent, and X-Request-Id.
  */
-function outgoingHeaders(method: string | undefined, headers: IncomingMessage['headers'], upstream: UpstreamRuntime): string[] {
-  const host = upstream.hostHeader ?? headers.host ?? upstream.defaultHost;
-  const list: string[] = ['host', host];
-  for (const name in headers) {
-    if (name === 'host') continue;
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string') list.push(name, value);
-    else for (const item of value) list.push(name, item);
-  }
+function outgoingHeaders(method: string, scanned: ScannedRequestHeaders, req: IncomingMessage, requestId: string): string[] {
+  const list = ['host', ''];
+  const end = scanned.list;
+  for (let index = 0; index < end.length; index += 1) list.push(end[index] as string);
+  const remote = req.socket.remoteAddress ?? '';
+  const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  list.push('x-forwarded-for', scanned.forwardedFor ? `${scanned.forwardedFor}, ${remote}` : remote);
+  list.push('x-forwarded-proto', scanned.forwardedProto ? `${scanned.forwardedProto}, ${proto}` : proto);
+  if (scanned.host !== undefined) list.push('x-forwarded-host', scanned.forwardedHost ? `${scanned.forwardedHost}, ${scanned.host}` : scanned.host);
+  list.push('x-request-id', requestId);
   // No body announced: say so for methods that may carry one, as http.request (POST, PUT, PATCH)
   // and http-proxy (DELETE, OPTIONS) did; in list form Node would otherwise frame it as chunked.
-  if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined && method !== 'GET' && method !== 'HEAD') list.push('content-length', '0');
+  if (!scanned.hasBody && method !== 'GET' && method !== 'HEAD') list.push('content-length', '0');
   return list;
+}
+
+/** The outgoing list as a headers object (lower-case names, the shopper's Host), for the shadow side's copy. */
+function headersObject(list: readonly string[], host: string | undefined): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = host === undefined ? {} : { host };
+  for (let index = 2; index < list.length; index += 2) {
+    const name = (list[index] as string).toLowerCase();
+    const value = list[index + 1] as string;
+    const previous = headers[name];
+    headers[name] = previous === undefined ? value : `${String(previous)}, ${value}`;
+  }
+  return headers;
 }
 
 /**
@@ -410,7 +432,7 @@ function originForm(url: string): string {
   return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
-/** X-Forwarded-For/-Proto/-Host: appended to what an earlier proxy (a load balancer) sent. */
+/** X-Forwarded-For/-Proto/-Host on a WebSocket upgrade (which goes through http-proxy). */
 function appendForwarded(req: IncomingMessage): void {
   const headers = req.headers;
   const remote = req.socket.remoteAddress ?? '';
@@ -431,16 +453,12 @@ function appendForwarded(req: IncomingMessage): void {
  * own address) is rewritten to the origin the shopper used. Redirects anywhere else (a payment
  * provider, say) pass untouched.
  */
-function rewriteLocation(headers: string[], upstreamOrigin: string, req: IncomingMessage): void {
-  const host = req.headers.host;
+function rewriteLocation(headers: string[], at: number, upstreamOrigin: string, host: string | undefined, req: IncomingMessage): void {
   if (host === undefined) return;
-  for (let index = 0; index < headers.length; index += 2) {
-    if ((headers[index] as string).toLowerCase() !== 'location') continue;
-    const location = headers[index + 1] as string;
-    const next = location.charAt(upstreamOrigin.length);
-    if (location.startsWith(upstreamOrigin) && (next === '' || next === '/' || next === '?' || next === '#')) {
-      const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-      headers[index + 1] = `${proto}://${host}${location.slice(upstreamOrigin.length)}`;
-    }
+  const location = headers[at] as string;
+  const next = location.charAt(upstreamOrigin.length);
+  if (location.startsWith(upstreamOrigin) && (next === '' || next === '/' || next === '?' || next === '#')) {
+    const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    headers[at] = `${proto}://${host}${location.slice(upstreamOrigin.length)}`;
   }
 }

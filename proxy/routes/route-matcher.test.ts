@@ -30,7 +30,7 @@ routes:
 
 function routeFor(method: string, url: string, headers: Record<string, string> = {}): string | undefined {
   const [path = '', query = ''] = url.split('?');
-  return findRoute(table.routes, method, normalisePath(path), query, headers)?.id;
+  return findRoute(table.routes, method, normalisePath(path), query, { headers })?.id;
 }
 
 describe('findRoute', () => {

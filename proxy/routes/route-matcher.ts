@@ -54,9 +54,10 @@ export function compileMatch(match: Match): Pick<CompiledRoute, 'methods' | 'lit
 
 /**
  * First route in file order that matches wins. `path` must already be normalised
- * (path-normaliser.ts) and `rawQuery` is the text after "?" (or "").
+ * (path-normaliser.ts) and `rawQuery` is the text after "?" (or ""). The request's `headers` are
+ * read only for a route with header predicates (Node builds them lazily).
  */
-export function findRoute(routes: readonly CompiledRoute[], method: string, path: string, rawQuery: string, headers: IncomingHttpHeaders): CompiledRoute | undefined {
+export function findRoute(routes: readonly CompiledRoute[], method: string, path: string, rawQuery: string, request: { readonly headers: IncomingHttpHeaders }): CompiledRoute | undefined {
   let query: URLSearchParams | undefined;
   for (let index = 0; index < routes.length; index += 1) {
     const route = routes[index] as CompiledRoute;
@@ -66,7 +67,7 @@ export function findRoute(routes: readonly CompiledRoute[], method: string, path
       query ??= new URLSearchParams(rawQuery);
       if (!predicatesHold(route.query, (name) => query?.get(name) ?? undefined)) continue;
     }
-    if (route.headers !== null && !predicatesHold(route.headers, (name) => headerValue(headers, name))) continue;
+    if (route.headers !== null && !predicatesHold(route.headers, (name) => headerValue(request.headers, name))) continue;
     return route;
   }
   return undefined;

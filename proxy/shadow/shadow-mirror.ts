@@ -78,10 +78,11 @@ export class ShadowMirror {
   }
 
   /**
-   * Called by the forwarder once the request is routed (headers already cleaned). Returns a tap,
-   * or undefined when this request is not mirrored (not sampled, unsafe, over the limit).
+   * Called by the forwarder once the request is routed, with the headers as the primary is asked
+   * (hop-by-hop dropped, X-Forwarded-* and X-Request-Id added; `req.headers` when not given).
+   * Returns a tap, or undefined when this request is not mirrored (not sampled, unsafe, over the limit).
    */
-  begin(route: ShadowRoute, req: IncomingMessage): ShadowTap | undefined {
+  begin(route: ShadowRoute, req: IncomingMessage, headers: IncomingHttpHeaders = req.headers): ShadowTap | undefined {
     const { rules } = route;
     if (this.#closed || rules.sampleRate <= 0 || (rules.sampleRate < 1 && this.#random() >= rules.sampleRate)) return undefined;
     const method = req.method ?? 'GET';
@@ -96,7 +97,7 @@ export class ShadowMirror {
     }
     this.#setInFlight(route.id, inFlight + 1);
     this.#pending++;
-    return new MirroredRequest(this, route, req);
+    return new MirroredRequest(this, route, req, headers);
   }
 
   /** Resolves when every mirrored request so far has its verdict (for tests and shutdown). */
@@ -356,12 +357,12 @@ class MirroredRequest implements ShadowTap {
   #primary: CapturedResponse | undefined | null;
   #done = false;
 
-  constructor(mirror: ShadowMirror, route: ShadowRoute, req: IncomingMessage) {
+  constructor(mirror: ShadowMirror, route: ShadowRoute, req: IncomingMessage, asked: IncomingHttpHeaders) {
     this.#mirror = mirror;
     this.#route = route;
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
-    const headers = { ...req.headers };
+    const headers = { ...asked };
     const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
     if (!hasBody) {
       // After the primary request has gone out: the shopper's request is never queued behind its copy.
