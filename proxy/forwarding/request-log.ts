@@ -40,6 +40,8 @@ export class RequestLog {
   readonly #flushMs: number;
   #pending = '';
   #timer: NodeJS.Timeout | undefined;
+  /** pino's time function (`,"time":<epoch ms>` by default), bound once. */
+  readonly #time: () => string;
 
   constructor(logger: Logger, options: { flushMs?: number } = {}) {
     this.#flushMs = options.flushMs ?? 1000;
@@ -60,6 +62,8 @@ export class RequestLog {
       typeof internals[symbols.endSym as symbol] === 'string' &&
       stream !== undefined && typeof (stream as { write?: unknown }).write === 'function' &&
       stream[symbols.needsMetadataGsym as symbol] !== true;
+    const time = internals[symbols.timeSym as symbol];
+    this.#time = typeof time === 'function' ? (time as () => string) : () => '';
   }
 
   write(line: RequestLine): void {
@@ -71,8 +75,9 @@ export class RequestLog {
     }
     const internals = logger as unknown as PinoInternals;
     // Strings a client controls (request id, path, method) go through JSON.stringify; the rest
-    // come from the validated route table and are stringified too, for the odd character.
-    let text = `${(internals[symbols.lsCacheSym as symbol] as Record<number, string>)[30]}${(internals[symbols.timeSym as symbol] as () => string)()}${internals[symbols.chindingsSym as symbol] as string}`;
+    // come from the validated route table and are stringified too, for the odd character. The
+    // level, bindings and line end are read per line: a child's are fixed, but cheap to read.
+    let text = `${(internals[symbols.lsCacheSym as symbol] as Record<number, string>)[30]}${this.#time()}${internals[symbols.chindingsSym as symbol] as string}`;
     text += `,"reqId":${JSON.stringify(line.reqId)}`;
     if (line.method !== undefined) text += `,"method":${JSON.stringify(line.method)}`;
     text += `,"path":${JSON.stringify(line.path)},"route":${JSON.stringify(line.route)},"target":${JSON.stringify(line.target)},"mode":${JSON.stringify(line.mode)},"status":${line.status},"ms":${line.ms},"bytes":${Number.isFinite(line.bytes) ? line.bytes : null}`;
