@@ -6,6 +6,8 @@ export interface FixedRateResult {
   p50: number;
   p99: number;
   max: number;
+  /** Every successful request's latency in ms, ascending (to pool several runs into one distribution). */
+  latencies: number[];
 }
 
 /**
@@ -54,5 +56,5 @@ export async function fixedRate(port: number, path: string, perSecond: number, s
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { sent, failed, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? 0 };
+  return { sent, failed, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? 0, latencies };
 }
