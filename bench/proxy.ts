@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   console.log(`bench:proxy on ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${load.map((value) => value.toFixed(2)).join(' ')}`);
   console.log(`${DURATION}s per target after ${WARMUP}s warm-up, ${CONNECTIONS} connections, GET ${PATH}\n`);
 
-  const ports = { upstream: await freePort(), nginx: await freePort(), fastify: await freePort(), hpm: await freePort(), ours: await freePort(), admin: await freePort() };
+  const ports = { upstream: await freePort(), nginx: await freePort(), fastify: await freePort(), fastifyLogging: await freePort(), hpm: await freePort(), ours: await freePort(), admin: await freePort() };
   const upstream = `http://127.0.0.1:${ports.upstream}`;
   const upstreamProcess = await start('upstream', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/static-upstream.ts'], { PORT: String(ports.upstream) }, ports.upstream);
 
@@ -56,6 +56,11 @@ async function main(): Promise<void> {
   const fastify = await start('fastify', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/fastify-proxy.ts'], { PORT: String(ports.fastify), UPSTREAM: upstream }, ports.fastify);
   results.push(await measure('@fastify/http-proxy', ports.fastify, fastify));
   stop(fastify);
+  // For comparison only (the target is against the row above, logging off): fastify logging its
+  // requests as ours does, to the same kind of buffered destination.
+  const fastifyLogging = await start('fastify-logging', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/fastify-proxy.ts'], { PORT: String(ports.fastifyLogging), UPSTREAM: upstream, LOGGER: '1' }, ports.fastifyLogging, true);
+  results.push(await measure('@fastify/http-proxy, logging on', ports.fastifyLogging, fastifyLogging));
+  stop(fastifyLogging);
 
   const hpm = await start('hpm', process.execPath, ['--import', 'tsx', 'bench/proxy-targets/hpm-proxy.ts'], { PORT: String(ports.hpm), UPSTREAM: upstream }, ports.hpm);
   results.push(await measure('http-proxy-middleware, bare node:http', ports.hpm, hpm));
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
   console.log(`requests ${reloads.requests}, errors ${reloads.errors}, non-2xx ${reloads.non2xx}, reloads applied ${reloads.applied}/${reloads.attempted}`);
   stop(ours);
 
-  const fastifyResult = byName('@fastify');
+  const fastifyResult = results.find((result) => result.name === '@fastify/http-proxy');
   const nginxResult = byName('nginx (plain');
   const targets = {
     vsFastify: { target: 1.0, ratio: fastifyResult ? oursResult.requestsPerSecond / fastifyResult.requestsPerSecond : null },
