@@ -150,6 +150,8 @@ export class IncrementalSnapshots {
   private signals: Promise<void> = Promise.resolve();
   private loopDone: Promise<void> = Promise.resolve();
   private connection: ChannelModel | undefined;
+  /** Settles once the signal queue's connection is up (or failed): the target-queue check uses it. */
+  private connecting: Promise<void> = Promise.resolve();
   private executing: string | undefined;
   private readonly cancelRequests = new Set<string>();
 
@@ -268,7 +270,8 @@ export class IncrementalSnapshots {
     this.loopDone = this.loop().catch((error: unknown) => {
       if (!this.stopped) this.options.onFailure(error);
     });
-    this.consumeSignalQueue().catch((error: unknown) => {
+    this.connecting = this.consumeSignalQueue();
+    this.connecting.catch((error: unknown) => {
       if (!this.stopped) this.options.onFailure(CdcErrors.brokerConnectionLost(error));
     });
   }
@@ -449,8 +452,9 @@ export class IncrementalSnapshots {
   }
 
   private async targetQueueExists(queue: string): Promise<boolean> {
+    await this.connecting.catch(() => undefined);
     const connection = this.connection;
-    if (!connection) return true;
+    if (!connection) throw new Error('no AMQP connection to check the target queue with');
     const probe = await connection.createChannel();
     probe.on('error', () => undefined);
     try {
