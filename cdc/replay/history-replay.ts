@@ -29,7 +29,7 @@ export interface ReplayProgress {
   published: number;
   /** Events left out: other tables, older than --from, markers and control messages. */
   skipped: number;
-  /** Messages in the stream when the replay began (from `first`); null from a time. */
+  /** About how many messages the stream held when the replay began (from `first`); null from a time or when unknown. */
   estimatedTotal: number | null;
   elapsedMs: number;
   done: boolean;
@@ -78,7 +78,8 @@ export async function replayHistory(options: ReplayOptions): Promise<ReplayResul
       read: 0,
       published: 0,
       skipped: 0,
-      estimatedTotal: options.from === 'first' ? estimatedTotal + 1 : null,
+      // RabbitMQ updates a stream's message count lazily: an estimate, when it has one.
+      estimatedTotal: options.from === 'first' && estimatedTotal > 0 ? estimatedTotal + 1 : null,
       elapsedMs: 0,
       done: false,
     };
