@@ -266,10 +266,10 @@ async function load(port: number, scenario: Scenario, connections: number) {
   // CPU spent per answer by the server (this process) and PostgreSQL: unlike latency, it hardly
   // depends on what else the shared machine runs (the other server idles meanwhile).
   const nodeBefore = process.cpuUsage();
-  const postgresBefore = await postgresCpuMs();
+  const postgresBefore = await postgresCpu();
   const result = await generateLoad({ port, paths: scenario.paths, connections, seconds: durationSeconds });
   const nodeCpu = process.cpuUsage(nodeBefore);
-  const postgresMs = (await postgresCpuMs()) - postgresBefore;
+  const postgresMs = postgresCpuMsSince(postgresBefore, await postgresCpu());
   return {
     cpuMsPerRequest: {
       server: round((nodeCpu.user + nodeCpu.system) / 1000 / Math.max(1, result.requests)),
@@ -285,18 +285,26 @@ async function load(port: number, scenario: Scenario, connections: number) {
   };
 }
 
-/** CPU time of the cluster's processes (postmaster and its children), from /proc, in ms. */
-async function postgresCpuMs(): Promise<number> {
+/** CPU time of each of the cluster's processes (postmaster and its children), from /proc, in ms by pid. */
+async function postgresCpu(): Promise<Map<number, number>> {
   const postmaster = Number((await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  let ticks = 0;
+  const byPid = new Map<number, number>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
     // Fields after the command (which may hold spaces): state ppid … utime(14) stime(15).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(entry) === postmaster || Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+    const pid = Number(entry);
+    if (pid === postmaster || Number(fields[1]) === postmaster) byPid.set(pid, (Number(fields[11]) + Number(fields[12])) * 10); // USER_HZ is 100
   }
-  return ticks * 10; // USER_HZ is 100 on Linux
+  return byPid;
+}
+
+/** CPU the cluster used between two readings; a backend that ended in between is left out (its time is gone with it). */
+function postgresCpuMsSince(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of after) ms += now - (before.get(pid) ?? 0);
+  return ms;
 }
 
 function round(value: number): number {
