@@ -115,11 +115,11 @@ describe('strangler cdc status', () => {
     expect(help).toContain('postgres://postgres:postgres@127.0.0.1:${PG_PORT:-5433}/legacy');
   });
 
-  it('registers `cdc status` on the program', () => {
+  it('registers `cdc status`, `cdc snapshot` and `cdc replay` on the program', () => {
     const program = new Command();
     registerCdcCommands(program, io());
     const cdc = program.commands.find((command) => command.name() === 'cdc');
-    expect(cdc?.commands.map((command) => command.name())).toEqual(['status', 'snapshot']);
+    expect(cdc?.commands.map((command) => command.name())).toEqual(['status', 'snapshot', 'replay']);
   });
 
   it('serves Prometheus metrics with events by table and op, slot lag and the active flag', async () => {
