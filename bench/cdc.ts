@@ -237,9 +237,9 @@ async function rawLoop(config: BridgeConfig, events: PublishableEvent[]): Promis
       messageId: event.messageId,
       // The same properties the bridge sets (timestamp and type included), from strings built
       // beforehand: the ceiling pays only for amqplib.
-      timestamp: Math.floor(event.event.source.ts_ms / 1000),
+      timestamp: Math.floor(event.commitTimeMs / 1000),
       type: event.type,
-      headers: { table: event.headersTable, op: event.event.op, server: event.event.source.name, commit_lsn: event.commitLsnText, position: event.position, key: JSON.stringify(event.key) },
+      headers: { table: event.headersTable, op: event.op, server: event.serverName, commit_lsn: event.commitLsnText, position: event.position, key: event.keyJson },
     }, (error: unknown) => {
       if (error) throw error;
       confirmed += 1;

@@ -306,7 +306,7 @@ export class CdcBridge {
           }
           const id = coordinator.register();
           const publishedAt = performance.now();
-          const counter = eventCounters.of(output.event.headersTable, output.event.event.op);
+          const counter = eventCounters.of(output.event.headersTable, output.event.op);
           const writable = publisherRef.publish(output.event, () => {
             coordinator.confirm(id);
             this.eventsConfirmed += 1;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Lsn } from '../offsets/lsn.ts';
-import { mapValue, type ColumnType, type JsonValue } from './value-mapping.ts';
+import { jsonTextEncoderFor, mapValue, type ColumnType, type JsonTextEncoder, type JsonValue } from './value-mapping.ts';
 
 /** c = create (insert), u = update, d = delete, t = truncate, r = read (snapshot). */
 export type Operation = 'c' | 'u' | 'd' | 't' | 'r';
@@ -74,33 +74,6 @@ export interface TransactionInfo {
   commitTimeMs: number;
 }
 
-/** Per-transaction strings, computed once instead of once per event (a 10,000-row transaction). */
-interface TransactionStrings {
-  commitLsnDecimal: string;
-  messageIdPrefix: string;
-  transactionId: string;
-  commitLsnText: string;
-}
-
-const transactionStrings = new WeakMap<TransactionInfo, TransactionStrings>();
-const routingKeys = new WeakMap<RelationInfo, { routingKey: string; table: string; types: Record<ChangeInput['op'], string> }>();
-
-function stringsOf(transaction: TransactionInfo, serverName: string): TransactionStrings {
-  let strings = transactionStrings.get(transaction);
-  if (!strings) {
-    const commitLsnDecimal = transaction.commitLsn.toBigInt().toString();
-    strings = {
-      commitLsnDecimal,
-      // message_id = <server>:<commit LSN>:<position in the transaction>
-      messageIdPrefix: `${serverName}:${transaction.commitLsn.toString()}:`,
-      transactionId: `${transaction.xid}:${commitLsnDecimal}`,
-      commitLsnText: transaction.commitLsn.toString(),
-    };
-    transactionStrings.set(transaction, strings);
-  }
-  return strings;
-}
-
 export interface ChangeInput {
   op: Exclude<Operation, 'r'>;
   relation: RelationInfo;
@@ -124,27 +97,236 @@ export interface EventContext {
 
 /** An event ready for the broker: body, routing key and the properties the publisher sets. */
 export interface PublishableEvent {
-  event: ChangeEvent;
+  /** The event as an object (in the bridge's hot path made from the body only when read). */
+  readonly event: ChangeEvent;
+  readonly op: Exclude<Operation, 'r'>;
+  /** The logical server name: `source.name` and the `server` header. */
+  readonly serverName: string;
+  /** Commit time of the transaction (`source.ts_ms`), for the AMQP `timestamp` property. */
+  readonly commitTimeMs: number;
   /** Stable idempotency key: identical when the same change is published again after a restart. */
-  messageId: string;
+  readonly messageId: string;
   /** `<server>.<schema>.<table>`, Debezium's topic name. */
-  routingKey: string;
+  readonly routingKey: string;
   /** `<schema>.<table>`, the `table` header. */
-  headersTable: string;
+  readonly headersTable: string;
   /** `<routing key>.<op>`, the AMQP `type` property (built once per table and op). */
-  type: string;
+  readonly type: string;
   /** The row's key (primary key columns), as Debezium's key payload; null for truncate. */
-  key: Row | null;
+  readonly key: Row | null;
+  /** `key` as JSON text, the `key` header (null for truncate). */
+  readonly keyJson: string | null;
   /** Commit LSN of the change's transaction and its position there: the total order of changes. */
-  commitLsn: Lsn;
+  readonly commitLsn: Lsn;
   /** `commitLsn` in the server's notation, the `commit_lsn` header (built once per transaction). */
-  commitLsnText: string;
-  position: number;
-  body: Buffer;
+  readonly commitLsnText: string;
+  readonly position: number;
+  readonly body: Buffer;
 }
 
 export function routingKeyOf(serverName: string, schema: string, table: string): string {
   return `${serverName}.${schema}.${table}`;
+}
+
+/** Column texts in the relation's column order: null = SQL NULL, undefined = not sent (unchanged TOAST, or not in a key tuple). */
+export type ColumnTexts = ReadonlyArray<string | null | undefined>;
+
+/**
+ * A relation's pre-serialised parts, made once per relation (an ALTER TABLE arrives as a new
+ * relation, so it gets a new encoder): the `"column":` prefixes, a JSON text encoder per column
+ * type, the key columns' positions, routing key, `type` strings and the `schema`/`table` part of
+ * `source`. With them an event body is a concatenation of strings — the same text
+ * `JSON.stringify` writes for the event object (change-event.test.ts holds them equal).
+ */
+export class RelationEncoder {
+  readonly routingKey: string;
+  readonly headersTable: string;
+  readonly types: Readonly<Record<Exclude<Operation, 'r'>, string>>;
+  /** `\"]","schema":"…","table":"…"`: the end of `source.sequence`, then `schema` and `table`. */
+  readonly sourceTable: string;
+  private readonly names: readonly string[];
+  private readonly prefixes: readonly string[];
+  private readonly encoders: readonly JsonTextEncoder[];
+  private readonly keyIndexes: readonly number[];
+  private readonly keyPrefixes: readonly string[];
+  /** Each column's JSON text in the row encoded last (undefined = left out): the key is picked from it. */
+  private readonly fragments: Array<string | undefined>;
+  private lastRowEncoded = false;
+
+  constructor(relation: RelationInfo, serverName: string) {
+    this.routingKey = routingKeyOf(serverName, relation.schema, relation.table);
+    this.headersTable = `${relation.schema}.${relation.table}`;
+    this.types = { c: `${this.routingKey}.c`, u: `${this.routingKey}.u`, d: `${this.routingKey}.d`, t: `${this.routingKey}.t` };
+    this.sourceTable = `\\"]","schema":${JSON.stringify(relation.schema)},"table":${JSON.stringify(relation.table)}`;
+    this.names = relation.columns.map((column) => column.name);
+    this.prefixes = relation.columns.map((column, index) => `${index === 0 ? '' : ','}${JSON.stringify(column.name)}:`);
+    this.encoders = relation.columns.map((column) => jsonTextEncoderFor(column));
+    // Debezium's key: the primary key columns, or the whole row for a table without one.
+    const keyColumns = relation.keyColumns.length > 0 ? relation.keyColumns : this.names;
+    this.keyIndexes = keyColumns.map((name) => this.names.indexOf(name));
+    this.keyPrefixes = keyColumns.map((name, index) => `${index === 0 ? '' : ','}${JSON.stringify(name)}:`);
+    this.fragments = new Array<string | undefined>(this.names.length);
+  }
+
+  /**
+   * The row as a JSON object, columns in the relation's order; columns not sent are left out and,
+   * when `unchanged` is given, listed there. Columns past the tuple's end (a column added while the
+   * row was in flight) count as not sent.
+   */
+  row(values: ColumnTexts, unchanged: string[] | null): string {
+    const fragments = this.fragments;
+    let json = '{';
+    let first = true;
+    for (let index = 0; index < fragments.length; index += 1) {
+      const value = values[index];
+      if (value === undefined) {
+        fragments[index] = undefined;
+        unchanged?.push(this.names[index]!);
+        continue;
+      }
+      const fragment = value === null ? 'null' : this.encoders[index]!(value);
+      fragments[index] = fragment;
+      if (first) {
+        // The first column written takes its prefix without the leading comma.
+        json += index === 0 ? this.prefixes[0]! + fragment : this.prefixes[index]!.slice(1) + fragment;
+        first = false;
+      } else {
+        json += this.prefixes[index]! + fragment;
+      }
+    }
+    this.lastRowEncoded = true;
+    return `${json}}`;
+  }
+
+  /** The key of the row encoded last by `row` (a missing column is null), or null if none was. */
+  key(): string | null {
+    if (!this.lastRowEncoded) return null;
+    this.lastRowEncoded = false;
+    let json = '{';
+    for (let index = 0; index < this.keyIndexes.length; index += 1) {
+      const column = this.keyIndexes[index]!;
+      json += this.keyPrefixes[index]! + ((column >= 0 ? this.fragments[column] : undefined) ?? 'null');
+    }
+    return `${json}}`;
+  }
+
+  /** Forgets the row encoded last (an event with no row has no key). */
+  reset(): void {
+    this.lastRowEncoded = false;
+  }
+}
+
+/**
+ * A transaction's pre-serialised parts (made once per transaction, shared by its changes): the
+ * `source` block up to the change's own LSN, `txId`, the `transaction.id` and the message id prefix.
+ */
+export class TransactionEncoder {
+  readonly commitLsn: Lsn;
+  readonly commitLsnText: string;
+  readonly commitTimeMs: number;
+  readonly messageIdPrefix: string;
+  /** `,"source":{…,"ts_ms":…,"snapshot":"false","db":…,"sequence":"[\"<commit LSN>\",\"` */
+  readonly sourceHead: string;
+  /** `,"txId":<xid>,"lsn":` */
+  readonly txIdPart: string;
+  /** `,"transaction":{"id":"<txId>:<commit LSN>","total_order":`, or null without transaction metadata. */
+  readonly transactionHead: string | null;
+  readonly serverName: string;
+  readonly now: () => number;
+
+  constructor(transaction: TransactionInfo, context: EventContext) {
+    const commitLsnDecimal = transaction.commitLsn.toDecimal();
+    this.commitLsn = transaction.commitLsn;
+    this.commitLsnText = transaction.commitLsn.toString();
+    this.commitTimeMs = transaction.commitTimeMs;
+    this.serverName = context.serverName;
+    this.now = context.now;
+    // message_id = <server>:<commit LSN>:<position in the transaction>
+    this.messageIdPrefix = `${context.serverName}:${this.commitLsnText}:`;
+    this.sourceHead =
+      `,"source":{"version":${JSON.stringify(BRIDGE_VERSION)},"connector":"postgresql","name":${JSON.stringify(context.serverName)}` +
+      `,"ts_ms":${transaction.commitTimeMs},"snapshot":"false","db":${JSON.stringify(context.database)},"sequence":"[\\"${commitLsnDecimal}\\",\\"`;
+    this.txIdPart = `,"txId":${transaction.xid},"lsn":`;
+    this.transactionHead = context.transactionMetadata
+      ? `,"transaction":{"id":${JSON.stringify(`${transaction.xid}:${commitLsnDecimal}`)},"total_order":`
+      : null;
+  }
+}
+
+/** The event object, made from the body when someone asks for it (the hot path never does). */
+class EncodedEvent implements PublishableEvent {
+  private parsed: ChangeEvent | undefined;
+
+  constructor(
+    readonly op: Exclude<Operation, 'r'>,
+    readonly serverName: string,
+    readonly commitTimeMs: number,
+    readonly messageId: string,
+    readonly routingKey: string,
+    readonly headersTable: string,
+    readonly type: string,
+    readonly keyJson: string | null,
+    readonly commitLsn: Lsn,
+    readonly commitLsnText: string,
+    readonly position: number,
+    readonly body: Buffer,
+  ) {}
+
+  get event(): ChangeEvent {
+    return (this.parsed ??= JSON.parse(this.body.toString('utf8')) as ChangeEvent);
+  }
+
+  get key(): Row | null {
+    return this.keyJson === null ? null : (JSON.parse(this.keyJson) as Row);
+  }
+}
+
+/**
+ * Encodes one row change (or one table of a truncate) straight into its body: Debezium's envelope
+ * as `JSON.stringify` writes the ChangeEvent object that `buildChangeEvent` describes.
+ */
+export function encodeChange(
+  relation: RelationEncoder,
+  transaction: TransactionEncoder,
+  op: Exclude<Operation, 'r'>,
+  oldValues: ColumnTexts | null,
+  newValues: ColumnTexts | null,
+  lsn: Lsn,
+  position: number,
+  dataCollectionOrder: number,
+): PublishableEvent {
+  relation.reset();
+  const before = op === 'c' || !oldValues ? 'null' : relation.row(oldValues, null);
+  let unchanged: string[] | null = null;
+  let after = 'null';
+  if (op !== 'd' && op !== 't' && newValues) {
+    unchanged = [];
+    after = relation.row(newValues, unchanged);
+  }
+  const keyJson = op === 't' ? null : relation.key();
+  const lsnDecimal = lsn.toDecimal();
+  let body =
+    `{"before":${before},"after":${after}${transaction.sourceHead}${lsnDecimal}${relation.sourceTable}${transaction.txIdPart}` +
+    `${lsn.toNumber()},"xmin":null},"op":"${op}","ts_ms":${transaction.now()}`;
+  body += transaction.transactionHead === null
+    ? ',"transaction":null'
+    : `${transaction.transactionHead}${position + 1},"data_collection_order":${dataCollectionOrder}}`;
+  if (unchanged !== null && unchanged.length > 0) body += `,"unchanged_columns":${JSON.stringify(unchanged)}`;
+  body += '}';
+  return new EncodedEvent(
+    op,
+    transaction.serverName,
+    transaction.commitTimeMs,
+    transaction.messageIdPrefix + position,
+    relation.routingKey,
+    relation.headersTable,
+    relation.types[op],
+    keyJson,
+    transaction.commitLsn,
+    transaction.commitLsnText,
+    position,
+    Buffer.from(body),
+  );
 }
 
 function mapTuple(tuple: Record<string, string | null | undefined>, relation: RelationInfo, unchanged: string[] | null): Row {
@@ -162,20 +344,36 @@ function mapTuple(tuple: Record<string, string | null | undefined>, relation: Re
   return row;
 }
 
-/** Builds the Debezium-shaped event for one row change (or one table of a truncate). */
+const relationEncoders = new WeakMap<RelationInfo, RelationEncoder>();
+
+function textsOf(tuple: Record<string, string | null | undefined>, relation: RelationInfo): ColumnTexts {
+  return relation.columns.map((column) => tuple[column.name]);
+}
+
+/**
+ * Builds the Debezium-shaped event for one row change (or one table of a truncate) from rows
+ * given as dictionaries: the event object is mapped value by value (the reference the encoder is
+ * tested against), the body is the encoder's.
+ */
 export function buildChangeEvent(input: ChangeInput, transaction: TransactionInfo, context: EventContext): PublishableEvent {
-  const unchanged: string[] = [];
-  const strings = stringsOf(transaction, context.serverName);
-  let names = routingKeys.get(input.relation);
-  if (names === undefined) {
-    const routingKey = routingKeyOf(context.serverName, input.relation.schema, input.relation.table);
-    names = {
-      routingKey,
-      table: `${input.relation.schema}.${input.relation.table}`,
-      types: { c: `${routingKey}.c`, u: `${routingKey}.u`, d: `${routingKey}.d`, t: `${routingKey}.t` },
-    };
-    routingKeys.set(input.relation, names);
+  let encoder = relationEncoders.get(input.relation);
+  if (encoder === undefined) {
+    encoder = new RelationEncoder(input.relation, context.serverName);
+    relationEncoders.set(input.relation, encoder);
   }
+  // One processing time for the object and the body.
+  const now = context.now();
+  const encoded = encodeChange(
+    encoder,
+    new TransactionEncoder(transaction, { ...context, now: () => now }),
+    input.op,
+    input.oldTuple && textsOf(input.oldTuple, input.relation),
+    input.newTuple && textsOf(input.newTuple, input.relation),
+    input.lsn,
+    input.position,
+    input.dataCollectionOrder,
+  );
+  const unchanged: string[] = [];
   const before = input.oldTuple ? mapTuple(input.oldTuple, input.relation, null) : null;
   const after = input.newTuple ? mapTuple(input.newTuple, input.relation, unchanged) : null;
   const event: ChangeEvent = {
@@ -188,7 +386,7 @@ export function buildChangeEvent(input: ChangeInput, transaction: TransactionInf
       ts_ms: transaction.commitTimeMs,
       snapshot: 'false',
       db: context.database,
-      sequence: `["${strings.commitLsnDecimal}","${input.lsn.toBigInt().toString()}"]`,
+      sequence: `["${transaction.commitLsn.toDecimal()}","${input.lsn.toDecimal()}"]`,
       schema: input.relation.schema,
       table: input.relation.table,
       txId: transaction.xid,
@@ -196,10 +394,10 @@ export function buildChangeEvent(input: ChangeInput, transaction: TransactionInf
       xmin: null,
     },
     op: input.op,
-    ts_ms: context.now(),
+    ts_ms: now,
     transaction: context.transactionMetadata
       ? {
-          id: strings.transactionId,
+          id: `${transaction.xid}:${transaction.commitLsn.toDecimal()}`,
           total_order: input.position + 1,
           data_collection_order: input.dataCollectionOrder,
         }
@@ -210,15 +408,19 @@ export function buildChangeEvent(input: ChangeInput, transaction: TransactionInf
   const key = input.op === 't' || !keySource ? null : pickKey(keySource, input.relation);
   return {
     event,
-    messageId: strings.messageIdPrefix + input.position,
-    routingKey: names.routingKey,
-    headersTable: names.table,
-    type: names.types[input.op],
+    op: input.op,
+    serverName: context.serverName,
+    commitTimeMs: transaction.commitTimeMs,
+    messageId: encoded.messageId,
+    routingKey: encoded.routingKey,
+    headersTable: encoded.headersTable,
+    type: encoded.type,
     key,
+    keyJson: key === null ? null : JSON.stringify(key),
     commitLsn: transaction.commitLsn,
-    commitLsnText: strings.commitLsnText,
+    commitLsnText: encoded.commitLsnText,
     position: input.position,
-    body: Buffer.from(JSON.stringify(event)),
+    body: encoded.body,
   };
 }
 

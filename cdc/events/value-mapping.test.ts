@@ -75,3 +75,31 @@ describe('value mapping (Debezium JSON, decimal.handling.mode=string, time.preci
     expect(mapValue('[0:1]={7,8}', type(1007))).toEqual([7, 8]);
   });
 });
+
+describe('JSON text encoders (the bridge writes bodies with them)', () => {
+  it('write exactly JSON.stringify(mapValue(text)) for every type they shortcut', async () => {
+    const { jsonTextEncoderFor } = await import('./value-mapping.ts');
+    const cases: Array<[number, number, string[]]> = [
+      [TypeOid.int2, -1, ['0', '-32768', '32767', '7']],
+      [TypeOid.int4, -1, ['0', '-2147483648', '2147483647', '42']],
+      [TypeOid.oid, -1, ['0', '4294967295']],
+      [TypeOid.int8, -1, ['0', '-999999999999999', '999999999999999', '9007199254740991', '9007199254740993', '-9223372036854775808']],
+      [TypeOid.numeric, -1, ['0', '-1.50', '12345678901234.123456', 'NaN', 'Infinity', '-Infinity']],
+      [TypeOid.bool, -1, ['t', 'f']],
+      [TypeOid.timestamp, -1, ['2024-01-02 03:04:05.678901', '2024-01-02 03:04:05', '1970-01-01 00:00:00.000001', '0999-01-01 00:00:00', 'infinity', '2024-01-02 03:04:05.6 BC']],
+      [TypeOid.timestamp, 3, ['2024-01-02 03:04:05.678', '1969-12-31 23:59:59.999', '-infinity']],
+      [TypeOid.varchar, -1, ['', 'plain', 'quote " and \\ backslash', 'tab\tnewline\n', 'ünïcødé ✓ 😀', '\u0001']],
+      [TypeOid.jsonb, -1, ['{"a": [1, "x"]}']],
+      [TypeOid.float8, -1, ['1.25', '-0', 'NaN', 'Infinity', '1e+300']],
+      [TypeOid.date, -1, ['2024-01-02', '0001-01-01 BC']],
+      [TypeOid.timestamptz, -1, ['2024-01-02 03:04:05.25+02']],
+      [TypeOid.interval, -1, ['1 day 02:00:00']],
+      [1007, -1, ['{1,2,NULL}']],
+      [99999, -1, ['an enum label']],
+    ];
+    for (const [typeOid, typeMod, values] of cases) {
+      const encode = jsonTextEncoderFor({ typeOid, typeMod });
+      for (const text of values) expect(encode(text), `${typeOid} ${text}`).toBe(JSON.stringify(mapValue(text, { typeOid, typeMod })));
+    }
+  });
+});

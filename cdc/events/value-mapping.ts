@@ -91,6 +91,59 @@ export function mapValue(text: string | null, type: ColumnType): JsonValue {
   return mapScalar(text, type);
 }
 
+/** A column value in PostgreSQL's text format → the JSON text of its Debezium value. */
+export type JsonTextEncoder = (text: string) => string;
+
+const encodeGenerically = (type: ColumnType): JsonTextEncoder => (text) => JSON.stringify(mapValue(text, type));
+
+/**
+ * The JSON text of `mapValue(text, type)` — always exactly `JSON.stringify(mapValue(text, type))`
+ * (value-mapping.test.ts checks it per type) — picked once per column so that the hot path writes
+ * an event body by concatenation instead of building objects and serialising them. The common
+ * types skip the intermediate value: PostgreSQL's output of integers is already canonical JSON,
+ * and a numeric's (digits, sign, point, NaN, Infinity) needs only quotes.
+ */
+export function jsonTextEncoderFor(type: ColumnType): JsonTextEncoder {
+  if (ARRAY_ELEMENT[type.typeOid] !== undefined) return encodeGenerically(type);
+  switch (type.typeOid) {
+    case TypeOid.int2:
+    case TypeOid.int4:
+    case TypeOid.oid:
+      // int2out/int4out/oidout: an optional minus and digits without leading zeros.
+      return (text) => text;
+    case TypeOid.int8:
+      // Up to 15 characters the value is below 10^15 < 2^53: a number, written as PostgreSQL did.
+      return (text) => (text.length <= 15 ? text : JSON.stringify(mapValue(text, type)));
+    case TypeOid.numeric:
+      return (text) => `"${text}"`;
+    case TypeOid.bool:
+      return (text) => (text === 't' || text === 'true' ? 'true' : 'false');
+    case TypeOid.timestamp: {
+      const generic = encodeGenerically(type);
+      const milliseconds = precisionOf(type) <= 3;
+      return (text) => {
+        const micros = fastTimestampMicros(text);
+        if (micros === undefined) return generic(text);
+        return String(milliseconds ? Math.floor(micros / 1000) : micros);
+      };
+    }
+    case TypeOid.float4:
+    case TypeOid.float8:
+    case TypeOid.money:
+    case TypeOid.bytea:
+    case TypeOid.date:
+    case TypeOid.timestamptz:
+    case TypeOid.time:
+    case TypeOid.timetz:
+    case TypeOid.interval:
+    case TypeOid.bit:
+      return encodeGenerically(type);
+    default:
+      // Text and everything mapScalar passes through as text.
+      return (text) => JSON.stringify(text);
+  }
+}
+
 function mapArray(items: ArrayItem[], type: ColumnType): JsonValue[] {
   return items.map((item) => (Array.isArray(item) ? mapArray(item, type) : mapScalar(item, type)));
 }

@@ -40,4 +40,21 @@ describe('Lsn', () => {
       }),
     );
   });
+
+  it('compares, prints and counts the same below and beyond 2^53, where it switches to 64-bit arithmetic', () => {
+    const position = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 53n) + 5n }), fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn }));
+    fc.assert(
+      fc.property(position, position, (a, b) => {
+        const left = Lsn.fromHalves(Number(a >> 32n), Number(a & 0xffff_ffffn));
+        const right = Lsn.fromBigInt(b);
+        expect(left.compare(right)).toBe(a < b ? -1 : a > b ? 1 : 0);
+        expect(left.toBigInt()).toBe(a);
+        expect(left.toDecimal()).toBe(a.toString());
+        expect(left.toString()).toBe(Lsn.fromBigInt(a).toString());
+        expect(left.minus(right)).toBe(a - b);
+      }),
+    );
+    expect(Lsn.fromNumber(2 ** 53 - 1).toDecimal()).toBe('9007199254740991');
+    expect(() => Lsn.fromNumber(2 ** 53)).toThrow(RangeError);
+  });
 });

@@ -1,27 +1,9 @@
-import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
-import type { Pgoutput } from 'pg-logical-replication';
+import pg from 'pg';
 import type { Logger } from '../../platform/logger.ts';
 import { Lsn } from '../offsets/lsn.ts';
+import { PgoutputDecoder, type PgoutputMessage } from './pgoutput-decoder.ts';
 
-export type PgoutputMessage = Pgoutput.Message;
-
-/**
- * pgoutput, but every column value stays in PostgreSQL's text format. The library parses
- * values with node-postgres' type parsers, which would turn a timestamp into a millisecond
- * Date (losing microseconds) and cannot tell us the column type afterwards; the value mapping
- * (events/value-mapping.ts) wants the exact text. A Relation message arrives before the first
- * change of a table on every connection and after every ALTER TABLE, and the parser caches that
- * very object, so replacing the column parsers here covers every tuple decoded against it.
- */
-class RawTextPgoutputPlugin extends PgoutputPlugin {
-  override parse(buffer: Buffer): PgoutputMessage {
-    const message = super.parse(buffer);
-    if (message.tag === 'relation') {
-      for (const column of message.columns) column.parser = (raw: unknown) => raw;
-    }
-    return message;
-  }
-}
+export type { PgoutputMessage } from './pgoutput-decoder.ts';
 
 export interface StreamReaderOptions {
   connectionString: string;
@@ -38,34 +20,47 @@ export interface StreamReaderOptions {
   onKeepalive: (walEnd: Lsn, shouldRespond: boolean) => void;
 }
 
+/** The parts of node-postgres' connection the replication protocol needs (not in its typings). */
+interface ReplicationConnection {
+  on(event: 'copyData', listener: (message: { chunk: Buffer }) => void): void;
+  once(event: 'replicationStart', listener: () => void): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  stream: { pause(): void; resume(): void };
+}
+
+/** PostgreSQL's epoch (2000-01-01) in Unix milliseconds: status update timestamps count from it. */
+const POSTGRES_EPOCH_MS = 946_684_800_000;
+
 /**
  * Reads the slot with the pgoutput plugin (protocol version 1: a transaction arrives whole, after
- * its commit, so changes reach us in commit order). It never acknowledges anything by itself:
- * the library's automatic acknowledgement would confirm what was merely received; only the
- * flush coordinator reports a position, through `sendStatus`.
+ * its commit, so changes reach us in commit order) on a replication connection of its own
+ * (node-postgres in `replication: 'database'` mode, the streaming replication protocol:
+ * https://www.postgresql.org/docs/current/protocol-replication.html). It never acknowledges
+ * anything by itself: only the flush coordinator reports a position, through `sendStatus`.
+ *
+ * pg-logical-replication did this before; its service parsed every message into dictionaries,
+ * built LSN strings and emitted through an EventEmitter with an acknowledge promise per message
+ * (see pgoutput-decoder.ts). What it did besides — open the connection, START_REPLICATION, status
+ * updates — is the few lines below.
  */
 export class StreamReader {
-  private readonly service: LogicalReplicationService;
   private readonly log: Logger;
+  private readonly decoder = new PgoutputDecoder();
+  private client: pg.Client | undefined;
+  private connection: ReplicationConnection | undefined;
   private stopped = false;
   private lastReceived: Lsn = Lsn.ZERO;
-  /** Messages parsed but not yet handled, as [lsn, message, lsn, message, …] from `head` on. */
-  private queue: Array<string | PgoutputMessage> = [];
+  /** Messages decoded but not yet handled, as [lsn, message, lsn, message, …] from `head` on. */
+  private queue: Array<Lsn | PgoutputMessage> = [];
   private head = 0;
   private draining = false;
   private paused = false;
+  /** Set once a failure ended the session: later messages are dropped, never published out of order. */
+  private halted = false;
   private failed: ((error: unknown) => void) | undefined;
 
   constructor(private readonly options: StreamReaderOptions) {
     this.log = options.logger.child({ component: 'cdc-stream-reader' });
-    this.service = new LogicalReplicationService(
-      { connectionString: options.connectionString, application_name: `strangler-cdc:${options.slot}` },
-      // Our own flow control (see `drain`), not the library's: its version awaits emitAsync and
-      // an acknowledge promise for every message (pg-logical-replication 2.5,
-      // logical-replication-service.js `_processQueue`), several promise hops per change that
-      // cost more CPU than mapping the change itself.
-      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
-    );
   }
 
   get receivedLsn(): Lsn {
@@ -74,8 +69,8 @@ export class StreamReader {
 
   /**
    * Starts streaming from the slot's confirmed position (requesting 0/0 makes the server use the
-   * slot's confirmed_flush_lsn; the library would otherwise resume from what it last *received*,
-   * skipping events that were never confirmed). Resolves when the stream ends, rejects on error.
+   * slot's confirmed_flush_lsn, so events that were received but never confirmed come again).
+   * Resolves when the stream ends after `stop()`, rejects on error or when it ends by itself.
    */
   run(onStarted: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -86,51 +81,73 @@ export class StreamReader {
         if (error && !this.stopped) reject(error);
         else resolve();
       };
-      this.service.on('start', () => onStarted());
-      this.service.on('error', (error: Error) => settle(error));
-      this.service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) => {
-        this.options.onKeepalive(Lsn.parse(lsn), shouldRespond);
-      });
       this.failed = (error: unknown) => {
         // Stop taking messages after a failure: nothing later may be published out of order.
+        this.halted = true;
         this.queue = [];
         this.head = 0;
         this.draining = true;
         this.pauseSocket();
         settle(error);
       };
-      this.service.on('data', (lsn: string, message: PgoutputMessage) => {
+      const { slot, publication, connectionString } = this.options;
+      const client = new pg.Client({ connectionString, application_name: `strangler-cdc:${slot}`, replication: 'database' } as pg.ClientConfig);
+      this.client = client;
+      client.on('error', (error: Error) => settle(error));
+      client
+        .connect()
+        .then(() => {
+          if (this.stopped) return undefined;
+          const connection = (client as unknown as { connection: ReplicationConnection }).connection;
+          this.connection = connection;
+          connection.once('replicationStart', () => onStarted());
+          connection.on('copyData', ({ chunk }) => this.receive(chunk));
+          const options = `proto_version '1', publication_names '${publication.replaceAll("'", "''")}', messages 'true'`;
+          return client.query(`START_REPLICATION SLOT "${slot}" LOGICAL 0/0 (${options})`);
+        })
+        .then(
+          () => settle(this.stopped ? undefined : new Error('the replication stream ended')),
+          (error: unknown) => settle(error),
+        );
+    });
+  }
+
+  /** One CopyData message of the replication stream: XLogData ('w') or a primary keepalive ('k'). */
+  private receive(chunk: Buffer): void {
+    if (this.halted) return;
+    try {
+      const kind = chunk[0];
+      if (kind === 0x77 /* w */) {
+        // Int64 start of the WAL data, Int64 end of WAL, Int64 send time, then the pgoutput message.
+        const lsn = Lsn.fromHalves(chunk.readUInt32BE(1), chunk.readUInt32BE(5));
+        const message = this.decoder.decode(chunk, 25);
         this.queue.push(lsn, message);
         if (!this.draining) this.drain();
-      });
-      const plugin = new RawTextPgoutputPlugin({
-        protoVersion: 1,
-        publicationNames: [this.options.publication],
-        messages: true,
-      });
-      this.service
-        .subscribe(plugin, this.options.slot, '0/0')
-        .then(() => settle(this.stopped ? undefined : new Error('the replication stream ended')))
-        .catch((error: unknown) => settle(error));
-    });
+      } else if (kind === 0x6b /* k */) {
+        // Int64 end of WAL, Int64 send time, Byte1 1 = reply now.
+        this.options.onKeepalive(Lsn.fromHalves(chunk.readUInt32BE(1), chunk.readUInt32BE(5)), chunk[17] === 1);
+      }
+    } catch (error) {
+      // Thrown inside the socket's data handler it would be uncaught: end the stream instead.
+      this.failed?.(error);
+    }
   }
 
   /**
    * Hands queued messages to `onMessage` in order, synchronously while it returns nothing. When
-   * it returns a promise, the socket is paused (pg's parser may still deliver the rest of the
-   * chunk it is reading: those wait in the queue, so the queue holds at most one socket read)
+   * it returns a promise, the socket is paused (the protocol parser may still deliver the rest of
+   * the chunk it is reading: those wait in the queue, so the queue holds at most one socket read)
    * and draining continues once the promise settles; the socket resumes when the queue is empty.
    */
   private drain(): void {
     this.draining = true;
     const queue = this.queue;
     while (this.head < queue.length) {
-      const lsn = queue[this.head] as string;
+      const position = queue[this.head] as Lsn;
       const message = queue[this.head + 1] as PgoutputMessage;
       this.head += 2;
       let pending: Promise<void> | undefined;
       try {
-        const position = Lsn.parse(lsn);
         if (position.isAfter(this.lastReceived)) this.lastReceived = position;
         pending = this.options.onMessage(position, message);
       } catch (error) {
@@ -153,37 +170,41 @@ export class StreamReader {
     this.draining = false;
     if (this.paused && !this.stopped) {
       this.paused = false;
-      this.socket()?.resume();
+      this.connection?.stream.resume();
     }
   }
 
   private pauseSocket(): void {
     if (this.paused) return;
     this.paused = true;
-    this.socket()?.pause();
-  }
-
-  /** The replication connection's socket; the library pauses the same one for its own flow control. */
-  private socket(): { pause(): void; resume(): void } | undefined {
-    return (this.service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } | null })._connection?.stream;
+    this.connection?.stream.pause();
   }
 
   /**
-   * Reports `flushed` as the position up to which everything is safe (write, flush and apply).
-   * The library adds one byte to what it is given ("last byte + 1"); PostgreSQL's own subscriber
-   * reports a commit's end LSN exactly, and a transaction whose commit record starts right
-   * there must not be skipped on restart, so we hand it the byte before.
+   * Standby status update: `flushed` is the position up to which everything is safe (written,
+   * flushed and applied: the end LSN of the last transaction whose events the broker confirmed,
+   * exactly as PostgreSQL's own subscriber reports a commit's end).
    */
   sendStatus(flushed: Lsn): void {
-    if (this.stopped || flushed.toBigInt() === 0n) return;
-    void this.service.acknowledge(Lsn.fromBigInt(flushed.toBigInt() - 1n).toString()).catch((error: unknown) => {
+    if (this.stopped || !this.connection || flushed.toBigInt() === 0n) return;
+    const position = flushed.toBigInt();
+    const status = Buffer.alloc(34);
+    status[0] = 0x72; // 'r'
+    status.writeBigUInt64BE(position, 1); // written
+    status.writeBigUInt64BE(position, 9); // flushed
+    status.writeBigUInt64BE(position, 17); // applied
+    status.writeBigInt64BE(BigInt(Date.now() - POSTGRES_EPOCH_MS) * 1000n, 25); // µs since 2000-01-01
+    status[33] = 0; // no reply requested
+    try {
+      this.connection.sendCopyFromChunk(status);
+    } catch (error) {
       this.log.warn({ err: error }, 'could not send the standby status update');
-    });
+    }
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.service.destroy().catch(() => undefined);
+    await this.client?.end().catch(() => undefined);
   }
 }

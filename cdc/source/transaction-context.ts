@@ -1,19 +1,30 @@
-import { Lsn } from '../offsets/lsn.ts';
+import type { Lsn } from '../offsets/lsn.ts';
 import {
-  buildChangeEvent,
-  type ChangeInput,
+  RelationEncoder,
+  TransactionEncoder,
+  encodeChange,
+  type ColumnTexts,
   type EventContext,
+  type Operation,
   type PublishableEvent,
   type RelationInfo,
   type TransactionInfo,
 } from '../events/change-event.ts';
-import type { PgoutputMessage } from './stream-reader.ts';
+import type { PgoutputMessage, RelationMessage } from './pgoutput-decoder.ts';
 
 export type TransactionOutput =
   | { kind: 'event'; event: PublishableEvent }
   | { kind: 'commit'; endLsn: Lsn; commitTimeMs: number; events: number };
 
-type RelationMessage = Extract<PgoutputMessage, { tag: 'relation' }>;
+/** What a relation needs on the hot path, made once per Relation message. */
+interface RelationState {
+  encoder: RelationEncoder;
+  /** The transaction (by sequence number) `changes` counts for: no per-transaction map to clear. */
+  transaction: number;
+  changes: number;
+}
+
+const NOTHING: TransactionOutput[] = [];
 
 /**
  * Turns the pgoutput messages of one transaction into change events as they arrive. Nothing is
@@ -23,11 +34,11 @@ type RelationMessage = Extract<PgoutputMessage, { tag: 'relation' }>;
  */
 export class TransactionContext {
   private current: TransactionInfo | undefined;
+  private encoder: TransactionEncoder | undefined;
   private position = 0;
-  /** Changes per table so far in this transaction, keyed by the (cached) relation: no key string per event. */
-  private readonly perTable = new Map<RelationInfo, number>();
-  /** Relation messages are parsed once per connection and per ALTER, so their mapping is cached by identity. */
-  private readonly relations = new WeakMap<RelationMessage, RelationInfo>();
+  private sequence = 0;
+  /** Relation messages are decoded once per connection and per ALTER, so their state is cached by identity. */
+  private readonly relations = new WeakMap<RelationMessage, RelationState>();
 
   constructor(
     private readonly context: EventContext,
@@ -39,70 +50,67 @@ export class TransactionContext {
     return this.current !== undefined;
   }
 
-  /** Maps one message; returns what to publish (events) or to record (the commit). */
+  /**
+   * Maps one message; returns what to publish (events) or to record (the commit). The returned
+   * array is the caller's to read, never to change (messages without output share one).
+   */
   accept(lsn: Lsn, message: PgoutputMessage): TransactionOutput[] {
     switch (message.tag) {
       case 'begin': {
-        this.current = {
-          xid: message.xid,
-          commitLsn: message.commitLsn ? Lsn.parse(message.commitLsn) : lsn,
-          commitTimeMs: Number((message.commitTime as bigint) / 1000n),
-        };
+        this.current = { xid: message.xid, commitLsn: message.finalLsn ?? lsn, commitTimeMs: message.commitTimeMs };
+        this.encoder = new TransactionEncoder(this.current, this.context);
         this.position = 0;
-        this.perTable.clear();
-        return [];
+        this.sequence += 1;
+        return NOTHING;
       }
       case 'insert':
-        return [this.event({ op: 'c', relation: message.relation, oldTuple: null, newTuple: message.new, lsn })];
+        return [this.event('c', message.relation, null, message.newValues, lsn)];
       case 'update':
-        return [this.event({ op: 'u', relation: message.relation, oldTuple: message.old ?? message.key, newTuple: message.new, lsn })];
+        return [this.event('u', message.relation, message.oldValues ?? message.keyValues, message.newValues, lsn)];
       case 'delete':
-        return [this.event({ op: 'd', relation: message.relation, oldTuple: message.old ?? message.key, newTuple: null, lsn })];
+        return [this.event('d', message.relation, message.oldValues ?? message.keyValues, null, lsn)];
       case 'truncate':
-        return message.relations.map((relation) => this.event({ op: 't', relation, oldTuple: null, newTuple: null, lsn }));
+        return message.relations.map((relation) => this.event('t', relation, null, null, lsn));
       case 'commit': {
         const events = this.position;
-        const endLsn = message.commitEndLsn ? Lsn.parse(message.commitEndLsn) : lsn;
-        const commitTimeMs = this.current?.commitTimeMs ?? Number((message.commitTime as bigint) / 1000n);
+        const endLsn = message.commitEndLsnValue ?? lsn;
+        const commitTimeMs = this.current?.commitTimeMs ?? message.commitTimeMs;
         this.current = undefined;
+        this.encoder = undefined;
         return [{ kind: 'commit', endLsn, commitTimeMs, events }];
       }
       default:
         // relation, type, origin and logical messages (heartbeats) carry no row change.
-        return [];
+        return NOTHING;
     }
   }
 
-  private event(change: {
-    op: ChangeInput['op'];
-    relation: RelationMessage;
-    oldTuple: Record<string, unknown> | null;
-    newTuple: Record<string, unknown> | null;
-    lsn: Lsn;
-  }): TransactionOutput {
-    if (!this.current) throw new Error(`a ${change.op} change arrived outside a transaction`);
-    let relation = this.relations.get(change.relation);
+  private event(
+    op: Exclude<Operation, 'r'>,
+    message: RelationMessage,
+    oldValues: ColumnTexts | null,
+    newValues: ColumnTexts | null,
+    lsn: Lsn,
+  ): TransactionOutput {
+    if (!this.encoder) throw new Error(`a ${op} change arrived outside a transaction`);
+    let relation = this.relations.get(message);
     if (!relation) {
-      relation = {
-        schema: change.relation.schema,
-        table: change.relation.name,
-        columns: change.relation.columns.map((column) => ({ name: column.name, typeOid: column.typeOid, typeMod: column.typeMod })),
-        keyColumns: this.keyColumnsOf(change.relation),
+      const info: RelationInfo = {
+        schema: message.schema,
+        table: message.name,
+        columns: message.columns.map((column) => ({ name: column.name, typeOid: column.typeOid, typeMod: column.typeMod })),
+        keyColumns: this.keyColumnsOf(message),
       };
-      this.relations.set(change.relation, relation);
+      relation = { encoder: new RelationEncoder(info, this.context.serverName), transaction: 0, changes: 0 };
+      this.relations.set(message, relation);
     }
-    const dataCollectionOrder = (this.perTable.get(relation) ?? 0) + 1;
-    this.perTable.set(relation, dataCollectionOrder);
-    const input: ChangeInput = {
-      op: change.op,
-      relation,
-      oldTuple: change.oldTuple as ChangeInput['oldTuple'],
-      newTuple: change.newTuple as ChangeInput['newTuple'],
-      lsn: change.lsn,
-      position: this.position,
-      dataCollectionOrder,
-    };
+    if (relation.transaction !== this.sequence) {
+      relation.transaction = this.sequence;
+      relation.changes = 0;
+    }
+    relation.changes += 1;
+    const position = this.position;
     this.position += 1;
-    return { kind: 'event', event: buildChangeEvent(input, this.current, this.context) };
+    return { kind: 'event', event: encodeChange(relation.encoder, this.encoder, op, oldValues, newValues, lsn, position, relation.changes) };
   }
 }
