@@ -139,7 +139,8 @@ export class Forwarder {
       tap: route.shadow === null || this.#deps.shadow === undefined ? undefined : this.#mirror(active, route, upstream, req, headersObject(outgoing, scanned.host)),
     };
     (req as ProxiedRequest)[CONTEXT] = context;
-    res.once('close', () => this.#finished(req, res, context));
+    // 'close' is emitted once: `on` spares once()'s wrapper.
+    res.on('close', () => this.#finished(req, res, context));
     // A client that breaks off its upload: the upstream leg is torn down when `res` closes.
     req.on('error', noop);
     this.#send(req, res, context);

@@ -112,6 +112,8 @@ const REQUEST_DROPPED: ReadonlySet<string> = new Set(['te', 'trailer', 'upgrade'
 
 /** The header names a Connection header lists, beyond its own options (close, keep-alive). */
 function connectionNamed(connection: string): Set<string> | undefined {
+  // What nearly every upstream sends: nothing named.
+  if (connection.length <= 10 && /^(?:keep-alive|close)$/i.test(connection)) return undefined;
   let named: Set<string> | undefined;
   for (const token of connection.split(',')) {
     const lower = token.trim().toLowerCase();
