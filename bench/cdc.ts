@@ -166,6 +166,9 @@ function configFor(url: string, label: string): BridgeConfig {
     exchange: `bench.cdc.${suffix}.${label}`,
     streamQueue: `bench.cdc.log.${suffix}.${label}`,
     streamMaxAge: '1h',
+    // Its own signal queue: on the shared broker the default one carries other stacks' and specs'
+    // snapshot requests, which a bench bridge must not take.
+    signalQueue: `bench.cdc.signals.${suffix}.${label}`,
     slot: `bench_${suffix}_${label}`,
     publication: `bench_pub_${suffix}_${label}`,
     heartbeatIntervalMs: 10_000,
@@ -181,6 +184,7 @@ async function declare(config: BridgeConfig): Promise<void> {
 
 async function removeTopology(config: BridgeConfig): Promise<void> {
   await admin.deleteQueue(config.streamQueue).catch(() => undefined);
+  await admin.deleteQueue(config.signalQueue).catch(() => undefined);
   await admin.deleteExchange(config.exchange).catch(() => undefined);
   declared.delete(config);
 }
