@@ -10,5 +10,5 @@ export interface ComparableSide {
   hashesOf(keys: readonly number[]): Promise<Map<number, string>>;
   documentsOf(keys: readonly number[]): Promise<Map<number, Record<string, unknown>>>;
   /** See Projection.position: the legacy's WAL position, or the store's newest applied commit LSN. */
-  position(): Promise<SidePosition>;
+  position(keys?: readonly number[]): Promise<SidePosition>;
 }

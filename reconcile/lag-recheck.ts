@@ -48,7 +48,8 @@ interface Watch extends Difference {
  *
  * - equal now → it was lag (settled);
  * - a side changed → still in flight: watch the new pair from now;
- * - the same pair for `graceMs`, and the store has caught up with the moment the pair was seen
+ * - the same pair for `graceMs`, the store not busy (no write transaction open, no work pending
+ *   for these products), and the store caught up with the moment the pair was seen
  *   (its newest applied commit LSN passed the legacy's WAL position at that moment, or it has
  *   applied nothing at all for `idleMs`, with no write transaction open — idle, or stuck) → drift.
  *
@@ -77,7 +78,7 @@ export async function recheckDifferences(
     // The store's position BEFORE its hashes: the hashes reflect at least that much of the stream.
     // (Read after them, the store could have caught up in between, and a stale hash would pass
     // for one read from a caught-up store.)
-    const storePosition = await options.store.position();
+    const storePosition = await options.store.position(keys);
     const [legacyHashes, storeHashes] = await Promise.all([options.legacy.hashesOf(keys), options.store.hashesOf(keys)]);
     // The legacy's position AFTER its hashes: every commit they reflect lies before it.
     const legacyPosition = await options.legacy.position();
@@ -96,7 +97,8 @@ export async function recheckDifferences(
       } else if (legacy !== watch.legacy || store !== watch.store) {
         watching.set(key, { legacy, store, since: at, observedAt: legacyPosition.lsn });
       } else if (at - watch.since >= options.graceMs) {
-        const caughtUp = storeIdle || (storePosition.lsn !== null && watch.observedAt !== null && storePosition.lsn >= watch.observedAt);
+        // Busy (a write transaction open, or these products' work unfinished): what it holds may not show yet.
+        const caughtUp = !storePosition.busy && (storeIdle || (storePosition.lsn !== null && watch.observedAt !== null && storePosition.lsn >= watch.observedAt));
         if (caughtUp) {
           watching.delete(key);
           confirmed.set(key, { legacy, store });

@@ -35,9 +35,11 @@ export class ProjectionReader {
   /** Checksums of the buckets (key / bucketSize) that have products in [from, to). */
   async bucketChecksums(from: number, to: number, bucketSize: number): Promise<Map<number, BucketChecksum>> {
     const { rows } = await this.db.query<{ bucket: number; rows: number; sum: string }>(
-      `SELECT (r.entity_id / $3::int)::int AS bucket, count(*)::int AS rows,
-              sum(('x' || left(md5(r.doc::text), 15))::bit(60)::bigint)::text AS sum
-         FROM (${this.projection.select((column) => `${column} >= $1::int AND ${column} < $2::int`)}) AS r
+      // The hash is taken per product before grouping, so that only (key, 60 bits) is grouped — never the wide documents.
+      `SELECT (h.entity_id / $3::int)::int AS bucket, count(*)::int AS rows, sum(h.bits)::text AS sum
+         FROM (SELECT r.entity_id, ('x' || left(md5(r.doc::text), 15))::bit(60)::bigint AS bits
+                 FROM (${this.projection.select((column) => `${column} >= $1::int AND ${column} < $2::int`)}) AS r
+                OFFSET 0) AS h
         GROUP BY 1`,
       [from, to, bucketSize],
     );
@@ -74,7 +76,7 @@ export class ProjectionReader {
     return new Map(rows.map((row) => [row.entity_id, row.doc]));
   }
 
-  position(): Promise<SidePosition> {
-    return this.projection.position(this.db);
+  position(keys?: readonly number[]): Promise<SidePosition> {
+    return this.projection.position(this.db, keys);
   }
 }

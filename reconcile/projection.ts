@@ -23,8 +23,11 @@ export interface Projection {
   select(keys: KeyCondition): string;
   /** `SELECT entity_id` of every product this side knows (for the key space's bounds). */
   readonly allKeys: string;
-  /** Where this side stands in the legacy's change history (see SidePosition). */
-  position(db: Queryable): Promise<SidePosition>;
+  /**
+   * Where this side stands in the legacy's change history (see SidePosition); `keys`: the
+   * products being re-checked, for a store that can tell which of them still await work.
+   */
+  position(db: Queryable, keys?: readonly number[]): Promise<SidePosition>;
 }
 
 /**

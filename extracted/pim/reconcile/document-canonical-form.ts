@@ -10,7 +10,7 @@ import { ALL_GROUPS_ID } from '../../../legacy-stub/seed/reference-data.ts';
  *   entity     [sku, type_id, attribute_set_id, has_options, required_options, created_at, updated_at]
  *   fields     admin-scope values by attribute code, in the legacy's text form ('45.000000'), long texts apart in
  *   texts      (backend `text`)
- *   stores     store-view values: store_id → code → value
+ *   stores     store-view values: '<store_id>/<code>' → value
  *   categories [[category_id, position], …]                      sorted
  *   tiers      [[customer_group_id (32000 = all groups), qty, value (fixed tiers only), percentage, website_id], …]  sorted
  *   stock      [item_id, qty, is_in_stock, min_qty, min_sale_qty, max_sale_qty, manage_stock, low_stock_date] or null
@@ -30,21 +30,20 @@ export const legacyDocumentProjection: Projection = {
          FROM catalog_product_entity_${backend} v JOIN eav_attribute a ON a.attribute_id = v.attribute_id AND a.entity_type_id = 4
         WHERE ${keys('v.entity_id')} AND v.value IS NOT NULL`;
     return `
-    WITH vals AS (
+    WITH vals AS NOT MATERIALIZED (
       ${values('varchar', 'v.value::text')}
       UNION ALL ${values('int', 'v.value::text')}
       UNION ALL ${values('decimal', 'v.value::text')}
       UNION ALL ${values('text', 'v.value')}
       UNION ALL ${values('datetime', "to_char(v.value, 'YYYY-MM-DD HH24:MI:SS')")}),
-    admin AS (
+    -- One pass over the values (the largest part of the work): admin fields, long texts, and
+    -- store-view values keyed '<store_id>/<code>'.
+    agg AS (
       SELECT entity_id,
-             jsonb_object_agg(code, value) FILTER (WHERE backend_type <> 'text') AS fields,
-             jsonb_object_agg(code, value) FILTER (WHERE backend_type = 'text') AS texts
-        FROM vals WHERE store_id = 0 GROUP BY entity_id),
-    per_store AS (
-      SELECT entity_id, store_id, jsonb_object_agg(code, value) AS vals FROM vals WHERE store_id <> 0 GROUP BY entity_id, store_id),
-    stores AS (
-      SELECT entity_id, jsonb_object_agg(store_id::text, vals) AS stores FROM per_store GROUP BY entity_id),
+             jsonb_object_agg(code, value) FILTER (WHERE store_id = 0 AND backend_type <> 'text') AS fields,
+             jsonb_object_agg(code, value) FILTER (WHERE store_id = 0 AND backend_type = 'text') AS texts,
+             jsonb_object_agg(store_id::text || '/' || code, value) FILTER (WHERE store_id <> 0) AS stores
+        FROM vals GROUP BY entity_id),
     categories AS (
       SELECT product_id AS entity_id, jsonb_agg(jsonb_build_array(category_id, position) ORDER BY category_id, position) AS categories
         FROM catalog_category_product WHERE ${keys('product_id')} GROUP BY product_id),
@@ -62,10 +61,10 @@ export const legacyDocumentProjection: Projection = {
     SELECT p.entity_id, jsonb_build_object(
              'entity', jsonb_build_array(p.sku, p.type_id, p.attribute_set_id, p.has_options, p.required_options,
                                          to_char(p.created_at, 'YYYY-MM-DD HH24:MI:SS'), to_char(p.updated_at, 'YYYY-MM-DD HH24:MI:SS')),
-             'fields', coalesce(a.fields, '{}'::jsonb), 'texts', coalesce(a.texts, '{}'::jsonb), 'stores', coalesce(s.stores, '{}'::jsonb),
+             'fields', coalesce(a.fields, '{}'::jsonb), 'texts', coalesce(a.texts, '{}'::jsonb), 'stores', coalesce(a.stores, '{}'::jsonb),
              'categories', coalesce(c.categories, '[]'::jsonb), 'tiers', coalesce(t.tiers, '[]'::jsonb), 'stock', st.stock) AS doc
       FROM catalog_product_entity p
-      LEFT JOIN admin a USING (entity_id) LEFT JOIN stores s USING (entity_id) LEFT JOIN categories c USING (entity_id)
+      LEFT JOIN agg a USING (entity_id) LEFT JOIN categories c USING (entity_id)
       LEFT JOIN tiers t USING (entity_id) LEFT JOIN stock st USING (entity_id)
      WHERE ${keys('p.entity_id')}`;
   },
@@ -78,21 +77,28 @@ export const storeDocumentProjection: Projection = {
   select: (keys: KeyCondition) => `
     SELECT d.entity_id, jsonb_build_object(
              'entity', jsonb_build_array(d.sku, d.type_id, d.attribute_set_id, d.has_options, d.required_options, d.created_at, d.updated_at),
-             'fields', d.fields, 'texts', d.texts, 'stores', d.store_values,
+             'fields', d.fields, 'texts', d.texts,
+             'stores', coalesce((SELECT jsonb_object_agg(s.key || '/' || v.key, v.value)
+                                   FROM jsonb_each(d.store_values) s CROSS JOIN LATERAL jsonb_each_text(s.value) v), '{}'::jsonb),
              'categories', coalesce((
                SELECT jsonb_agg(jsonb_build_array((l->>'category_id')::int, (l->>'position')::int) ORDER BY (l->>'category_id')::int, (l->>'position')::int)
-                 FROM jsonb_array_elements(j.product->'extension_attributes'->'category_links') l), '[]'::jsonb),
+                 FROM jsonb_array_elements(j.ext->'category_links') l), '[]'::jsonb),
              'tiers', coalesce((
                SELECT jsonb_agg(jsonb_build_array(g, q, v, pct, w) ORDER BY w, g, q, v, pct)
                  FROM (SELECT (x->>'customer_group_id')::int AS g, (x->>'qty')::float8 AS q,
                               CASE WHEN x->'extension_attributes' ? 'percentage_value' THEN NULL ELSE (x->>'value')::float8 END AS v,
                               (x->'extension_attributes'->>'percentage_value')::float8 AS pct, (x->'extension_attributes'->>'website_id')::int AS w
-                         FROM jsonb_array_elements(j.product->'tier_prices') x) t), '[]'::jsonb),
-             'stock', (SELECT CASE WHEN s IS NULL THEN NULL ELSE jsonb_build_array((s->>'item_id')::int, (s->>'qty')::float8, (s->>'is_in_stock')::boolean,
-                                   (s->>'min_qty')::float8, (s->>'min_sale_qty')::float8, (s->>'max_sale_qty')::float8, (s->>'manage_stock')::boolean,
-                                   s->>'low_stock_date') END
-                         FROM (SELECT j.product->'extension_attributes'->'stock_item' AS s) x)) AS doc
-      FROM pim_document d CROSS JOIN LATERAL (SELECT d.product::jsonb AS product) j
+                         FROM jsonb_array_elements(j.tiers) x) t), '[]'::jsonb),
+             'stock', CASE WHEN j.stock IS NULL THEN NULL ELSE jsonb_build_array((j.stock->>'item_id')::int, (j.stock->>'qty')::float8,
+                           (j.stock->>'is_in_stock')::boolean, (j.stock->>'min_qty')::float8, (j.stock->>'min_sale_qty')::float8,
+                           (j.stock->>'max_sale_qty')::float8, (j.stock->>'manage_stock')::boolean, j.stock->>'low_stock_date') END) AS doc
+      FROM pim_document d
+      -- OFFSET 0 keeps the planner from inlining these: the product JSON is parsed once per row, not once per use.
+      CROSS JOIN LATERAL (SELECT p->'extension_attributes' AS ext, p->'tier_prices' AS tiers, p->'extension_attributes'->'stock_item' AS stock
+                            FROM (SELECT d.product::jsonb AS p OFFSET 0) q OFFSET 0) j
      WHERE ${keys('d.entity_id')}`,
-  position: (db) => appliedPosition(db),
+  // The raw rows (and cdc_applied) are committed before the documents are rebuilt from them: a
+  // product marked dirty has changes its document does not show yet.
+  position: (db, keys) =>
+    appliedPosition(db, { keys, pendingWork: 'SELECT 1 FROM pim_product_state WHERE dirty AND ($1::int[] IS NULL OR entity_id = ANY($1::int[]))' }),
 };
