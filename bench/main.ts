@@ -6,7 +6,7 @@ import path from 'node:path';
 // `npm run bench`: every benchmark, one after the other (never side by side: each one compares
 // its own contenders in one run, and two benchmarks at once would load the same two cores).
 // Each prints its table and writes bench/results/<name>.json. `npm run bench -- proxy cdc` runs some.
-const all = ['legacy-seed', 'proxy', 'cdc', 'pricing', 'pim', 'shadow'];
+const all = ['legacy-seed', 'proxy', 'cdc', 'pricing', 'pim', 'shadow', 'seed'];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
 const here = path.dirname(fileURLToPath(import.meta.url));
 

@@ -49,6 +49,13 @@ export interface ChangeConsumerOptions {
   serverName?: string;
   /** Unacknowledged messages the broker may send ahead. Default 100. */
   prefetch?: number;
+  /**
+   * With `batchHandler` and no `handler`: up to this many consecutive single changes that have
+   * already arrived (prefetched) are handed over in one call — one transaction for a burst of live
+   * changes instead of one each. Should the call fail, they are handled again one by one (each with
+   * its own retries). Default 200; 1 turns coalescing off.
+   */
+  maxCoalesce?: number;
   /** Attempts before a message is dead-lettered to `<queue>.dead`. Default 5. */
   maxAttempts?: number;
   /** Delay before retry n is `min(maxMs, initialMs · 2^(n−1))`. Default 500 ms, 30 s. */
@@ -84,12 +91,17 @@ export class ChangeConsumer {
   private channel: ConfirmChannel | undefined;
   private consumerTag: string | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Delivered messages not yet handled, in delivery order (drained one turn at a time). */
+  private readonly inbox: ConsumeMessage[] = [];
+  private draining = false;
   private applied: AppliedMark | null = null;
   private readonly log: Logger;
   private readonly exchange: string;
   private readonly maxAttempts: number;
   private readonly backoff: { initialMs: number; maxMs: number };
   private stopped = false;
+  /** stop() was called: the turn in hand finishes, the rest stays unacknowledged (back to the queue). */
+  private stopping = false;
   private counters = { handled: 0, retried: 0, deadLettered: 0, controls: 0 };
 
   private constructor(private readonly options: ChangeConsumerOptions) {
@@ -157,11 +169,63 @@ export class ChangeConsumer {
     await channel.prefetch(this.options.prefetch ?? 100);
     const { consumerTag } = await channel.consume(queue, (message) => {
       if (!message) return;
-      // One at a time, in delivery order.
-      this.chain = this.chain.then(() => this.handle(message));
+      // One turn at a time, in delivery order.
+      this.inbox.push(message);
+      if (!this.draining) {
+        this.draining = true;
+        this.chain = this.chain.then(() => this.drain());
+      }
     });
     this.consumerTag = consumerTag;
     this.log.info({ bindings: this.bindings }, 'following CDC changes');
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.inbox.length > 0 && !this.stopped && !this.stopping) {
+        const message = this.inbox.shift()!;
+        const coalesce = this.options.batchHandler && !this.options.handler ? (this.options.maxCoalesce ?? 200) : 1;
+        if (coalesce > 1 && messageKindOf(message) === 'change' && this.inbox.length > 0 && messageKindOf(this.inbox[0]!) === 'change') {
+          const group = [message];
+          while (group.length < coalesce && this.inbox.length > 0 && messageKindOf(this.inbox[0]!) === 'change') group.push(this.inbox.shift()!);
+          await this.handleGroup(group);
+        } else {
+          await this.handle(message);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /**
+   * Consecutive single changes in one batchHandler call. Invalid ones are dead-lettered alone; if
+   * the call fails, each is handled again alone, with its own retries and dead-lettering.
+   */
+  private async handleGroup(messages: ConsumeMessage[]): Promise<void> {
+    const channel = this.channel!;
+    const valid: Array<{ message: ConsumeMessage; change: ReceivedChange }> = [];
+    for (const message of messages) {
+      try {
+        valid.push({ message, change: parseReceivedChange(message) });
+      } catch (error) {
+        await this.deadLetter(message, error, 1);
+      }
+    }
+    if (valid.length === 0) return;
+    try {
+      await this.options.batchHandler!(valid.map((entry) => entry.change));
+    } catch (error) {
+      this.log.warn({ err: error, changes: valid.length }, 'a burst of changes failed together; handling them one by one');
+      for (const { message } of valid) await this.handle(message);
+      return;
+    }
+    for (const { message, change } of valid) {
+      channel.ack(message);
+      this.counters.handled += 1;
+      const mark = { position: change.position, commitTimeMs: change.event.source.ts_ms };
+      if (!this.applied || comparePositions(mark.position, this.applied.position) > 0) this.applied = mark;
+    }
   }
 
   private async handle(message: ConsumeMessage): Promise<void> {
@@ -270,8 +334,13 @@ export class ChangeConsumer {
     channel.ack(message);
   }
 
-  /** Stops consuming, lets the message in hand finish, and closes the connection. */
+  /**
+   * Stops consuming, lets the message (or batch, or burst) in hand finish, and closes the
+   * connection; messages delivered but not yet handled go back to the queue (a batch message can
+   * hold hundreds of rows: handling every prefetched one would hold a SIGTERM for many seconds).
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.consumerTag) await this.channel?.cancel(this.consumerTag).catch(() => undefined);
     await this.chain.catch(() => undefined);
     this.stopped = true;

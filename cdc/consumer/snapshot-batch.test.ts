@@ -342,4 +342,51 @@ describe('the consumer kit with snapshot batches', () => {
       await consumer.stop();
     }
   });
+
+  it('when live changes pile up and only a batchHandler is given, then they come in bursts, in order; a failing burst is handled again one by one', async () => {
+    const queue = queueName('coalesce');
+    const calls: number[][] = [];
+    let failOnce = true;
+    let gate: Promise<void> = Promise.resolve();
+    let open: () => void = () => undefined;
+    const close = () => {
+      gate = new Promise<void>((resolve) => (open = resolve));
+    };
+    const consumer = await ChangeConsumer.start({
+      amqpUrl,
+      exchange,
+      queue,
+      tables: ['catalog_product_entity_decimal'],
+      logger: silentLogger(),
+      retryBackoff: { initialMs: 20, maxMs: 100 },
+      batchHandler: async (changes) => {
+        const ids = changes.map((change) => Number(change.key?.value_id));
+        await gate;
+        // The first burst of more than one fails once: its changes must come back alone, in order.
+        if (failOnce && ids.length > 1) {
+          failOnce = false;
+          throw new Error('a deadlock, say');
+        }
+        calls.push(ids);
+      },
+    });
+    try {
+      // Two waves, each published while the consumer is held up in a call, so that they pile up:
+      // the first wave's burst fails once (and comes back one by one), the second's goes through.
+      for (const [from, to] of [
+        [1, 30],
+        [31, 60],
+      ] as const) {
+        close();
+        for (let id = from; id <= to; id += 1) await publishLive(`0/${(0x20000 + id).toString(16).toUpperCase()}`, 0, id, `${id}.00`);
+        open();
+        await until(() => consumer.stats.handled === to, `changes up to ${to}`);
+      }
+      expect(calls.flat()).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      expect(calls.some((ids) => ids.length > 1), `calls: ${JSON.stringify(calls)}`).toBe(true);
+      expect(consumer.stats.deadLettered).toBe(0);
+    } finally {
+      await consumer.stop();
+    }
+  });
 });

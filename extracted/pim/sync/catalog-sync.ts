@@ -105,7 +105,8 @@ export class CatalogSync {
       exchange: this.options.exchange,
       serverName: this.options.serverName,
       logger: this.options.logger,
-      handler: (change) => this.apply([change]),
+      // Batches only: snapshot batches, and bursts of live changes coalesced by the kit, one
+      // transaction and one rebuild each (one at a time, the PIM could not follow 200 changes/s).
       batchHandler: (changes) => this.apply(changes),
       onControl: this.seeding.onControl,
     });

@@ -2,13 +2,13 @@ import amqp from 'amqplib';
 import type { Channel, ChannelModel } from 'amqplib';
 import type pg from 'pg';
 import type { Logger } from '../../../platform/logger.ts';
-import { AppliedPositions, rowKeyOf } from '../../../cdc/consumer/applied-positions.ts';
+import { AppliedPositions } from '../../../cdc/consumer/applied-positions.ts';
 import { ChangeConsumer } from '../../../cdc/consumer/change-consumer.ts';
 import type { ReceivedChange } from '../../../cdc/consumer/received-change.ts';
 import { StoreSeeding, type SeedStatus } from '../../../cdc/consumer/store-seeding.ts';
 import type { Lsn } from '../../../cdc/offsets/lsn.ts';
 import type { PricingMetrics } from '../metrics.ts';
-import { PendingProjection, applyChange, writeChange, writeChanges, type Invalidation } from './change-applier.ts';
+import { PendingProjection, writeChange, writeChanges, type Invalidation } from './change-applier.ts';
 import { FOLLOWED_TABLES } from './followed-tables.ts';
 
 export interface PriceSyncOptions {
@@ -114,7 +114,8 @@ export class PriceSync {
       logger: options.logger,
       maxAttempts: options.maxAttempts,
       retryBackoff: options.retryBackoff,
-      handler: (change) => this.applyNow(change),
+      // Batches only: snapshot batches, and bursts of live changes coalesced by the kit, each one
+      // transaction (one commit per burst instead of per change, what keeps up with a busy legacy).
       batchHandler: (changes) => this.applyBatch(changes),
       onControl: this.seeding.onControl,
     });
@@ -135,37 +136,9 @@ export class PriceSync {
     return connection;
   }
 
-  /** Applies one live change (the consumer kit calls one message at a time). */
-  private async applyNow(change: ReceivedChange): Promise<void> {
-    if (this.stopped) throw new Error('the pricing sync is stopping');
-    // A redelivery of something already applied is recognised with one read instead of a write
-    // transaction: a row's applied position only ever grows, so "already at or past it" cannot
-    // become false.
-    if (await this.alreadyApplied(change)) {
-      this.handled(change, false);
-      return;
-    }
-    let invalidation: Invalidation | undefined;
-    const fresh = await this.positions.applyOnce(this.options.pool, change, async (client) => {
-      invalidation = await applyChange(client, change);
-    });
-    // After the commit: a request that misses the cache now reads the new rows.
-    if (invalidation) this.options.onInvalidate(invalidation);
-    this.handled(change, fresh);
-  }
-
-  private async alreadyApplied(change: ReceivedChange): Promise<boolean> {
-    if (change.event.op === 't') return false;
-    const { rows } = await this.options.pool.query<{ done: boolean }>({
-      name: 'pricing-already-applied',
-      text: `SELECT (commit_lsn, position) >= ($3::pg_lsn, $4::integer) AS done FROM cdc_applied WHERE source_table = $1 AND row_key = $2`,
-      values: [change.table, rowKeyOf(change), change.position.commitLsn.toString(), change.position.index],
-    });
-    return rows[0]?.done === true;
-  }
-
   /**
-   * A snapshot batch in one transaction: one bulk claim (AppliedPositions.claimMany), one write
+   * A batch in one transaction — a snapshot batch, or a burst of live changes the consumer kit
+   * coalesced (a single change is a batch of one): one bulk claim (AppliedPositions.claimMany), one write
    * per table for the fresh rows (writeChanges), one rebuild of the touched read-model rows. Row
    * at a time, seeding 100,000 products would be a million transactions. Should the batch fail,
    * it is done again with a savepoint per change so that the good rows commit; the failure is then
@@ -176,7 +149,7 @@ export class PriceSync {
     if (this.stopped) throw new Error('the pricing sync is stopping');
     let failure: unknown;
     let invalidation: Invalidation;
-    let fresh: boolean[];
+    let fresh: Array<boolean | null>;
     try {
       ({ invalidation, fresh } = await this.tryBatch(changes, false));
     } catch (error) {
@@ -184,20 +157,25 @@ export class PriceSync {
       ({ invalidation, fresh, failure } = await this.tryBatch(changes, true));
     }
     this.options.onInvalidate(invalidation);
-    changes.forEach((change, i) => this.handled(change, fresh[i] === true));
+    // A change that failed is not handled: it goes back through the retry queue.
+    changes.forEach((change, i) => {
+      if (fresh[i] !== null) this.handled(change, fresh[i] === true);
+    });
     if (failure !== undefined) throw failure;
   }
 
-  private async tryBatch(changes: readonly ReceivedChange[], isolateFailures: boolean): Promise<{ invalidation: Invalidation; fresh: boolean[]; failure?: unknown }> {
+  /** `fresh[i]`: whether change i was newer and written; null when it failed (isolating failures only). */
+  private async tryBatch(changes: readonly ReceivedChange[], isolateFailures: boolean): Promise<{ invalidation: Invalidation; fresh: Array<boolean | null>; failure?: unknown }> {
     const client = await this.options.pool.connect();
     const pending = new PendingProjection();
     let failure: unknown;
     try {
       await client.query('BEGIN');
-      let fresh: boolean[];
+      let fresh: Array<boolean | null>;
       if (!isolateFailures) {
-        fresh = await this.positions.claimMany(client, changes);
-        await writeChanges(client, changes.filter((_, i) => fresh[i]), pending);
+        const claimed = await this.positions.claimMany(client, changes);
+        fresh = claimed;
+        await writeChanges(client, changes.filter((_, i) => claimed[i]), pending);
       } else {
         fresh = [];
         for (const change of changes) {
@@ -209,7 +187,7 @@ export class PriceSync {
             fresh.push(claimed);
           } catch (error) {
             await client.query('ROLLBACK TO SAVEPOINT change');
-            fresh.push(false);
+            fresh.push(null);
             failure ??= error;
             this.log.error({ err: error, messageId: change.messageId }, 'a change of a batch could not be applied');
           }

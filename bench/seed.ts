@@ -1,0 +1,231 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import pg from 'pg';
+import { CdcBridge } from '../cdc/bridge.ts';
+import { parseBridgeConfig } from '../cdc/bridge-config.ts';
+import { DEFAULT_CAPTURED_TABLES } from '../cdc/capture-table.ts';
+import { seedLegacy } from '../legacy-stub/seed/seed.ts';
+import { ensureDatabase } from '../platform/database.ts';
+import { startEmbeddedPostgres } from '../platform/embedded-postgres.ts';
+import { freePort } from '../platform/free-port.ts';
+import { createRootLogger } from '../platform/logger.ts';
+import { migrate } from '../platform/migrations.ts';
+
+// `npm run bench:seed` (issue 8): BENCH_SEED_PRODUCTS (100,000) products in a fresh legacy database
+// (embedded PostgreSQL, fsync on), seeded before the bridge exists; a real bridge; then the PIM
+// (PostgreSQL store) and the pricing service, each started as its own process on an empty store,
+// timed from start to /readyz 200 (seeded from their own snapshot and caught up) while
+// BENCH_SEED_WRITES_PER_SECOND (200) price updates keep streaming; then each store is reconciled
+// with the legacy (H-recon's reconcilePricing / reconcilePim, when present). Targets: seeding
+// under 60 s each, reconciling under 20 s each, zero drift.
+const products = Number(process.env.BENCH_SEED_PRODUCTS ?? 100_000);
+const writesPerSecond = Number(process.env.BENCH_SEED_WRITES_PER_SECOND ?? 200);
+const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const logger = createRootLogger({ name: 'bench-seed', level: process.env.LOG_LEVEL ?? 'warn' });
+const schema = fileURLToPath(new URL('../legacy-stub/schema', import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const resultsFile = fileURLToPath(new URL('./results/seed.json', import.meta.url));
+const suffix = randomBytes(4).toString('hex');
+const names = {
+  exchange: `bench.seed.cdc.${suffix}`,
+  stream: `bench.seed.cdc.log.${suffix}`,
+  signals: `bench.seed.signals.${suffix}`,
+  queue: (service: string) => `bench.seed.${service}.${suffix}`,
+};
+const SEED_TARGET_S = 60;
+const RECONCILE_TARGET_S = 20;
+
+interface ServiceRun {
+  service: 'pim' | 'pricing';
+  seedSeconds: number | null;
+  /** The last /readyz body while seeding (progress), and the documents build time the PIM logs. */
+  lastSeeding: unknown;
+  buildDocumentsMs: number | null;
+  reconcile: { seconds: number; missing: number; extra: number; different: number; unsettled: number } | 'pending' | { error: string };
+  error?: string;
+}
+
+const dataDir = await mkdtemp(path.join(tmpdir(), 'strangler-bench-seed-'));
+const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger, durability: 'durable' });
+const connection = await amqp.connect(amqpUrl);
+let bridge: CdcBridge | undefined;
+const children: ChildProcess[] = [];
+const runs: ServiceRun[] = [];
+try {
+  const url = server.url('legacy');
+  await ensureDatabase(server.url('postgres'), 'legacy');
+  for (const name of ['pim', 'pricing']) await ensureDatabase(server.url('postgres'), name);
+  await migrate(url, schema, logger);
+  const seedStarted = Date.now();
+  await seedLegacy(url, { products, logger });
+  console.log(`legacy: ${products.toLocaleString('en')} products seeded in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s (before the bridge: no stream holds them)`);
+  const legacyPool = new pg.Pool({ connectionString: url, max: 4 });
+  await legacyPool.query('ANALYZE');
+
+  bridge = new CdcBridge({
+    config: parseBridgeConfig({
+      databaseUrl: url,
+      amqpUrl,
+      tables: [...DEFAULT_CAPTURED_TABLES],
+      exchange: names.exchange,
+      streamQueue: names.stream,
+      streamMaxAge: '1h',
+      slot: `bench_seed_${suffix}`,
+      publication: `bench_seed_pub_${suffix}`,
+      lockName: `bench-seed:${suffix}`,
+      signalQueue: names.signals,
+    }),
+    logger,
+  });
+  bridge.start().catch((error: unknown) => console.error(error));
+  await bridge.waitUntilActive();
+
+  let writing = true;
+  let writes = 0;
+  const writer = (async () => {
+    const started = Date.now();
+    while (writing && writesPerSecond > 0) {
+      const entity = 1 + Math.floor(Math.random() * products);
+      await legacyPool.query('UPDATE catalog_product_entity_decimal SET value = value + 0.01 WHERE entity_id = $1 AND store_id = 0', [entity]);
+      writes += 1;
+      const due = started + (writes * 1000) / writesPerSecond;
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    }
+  })();
+
+  for (const service of ['pim', 'pricing'] as const) {
+    const run: ServiceRun = { service, seedSeconds: null, lastSeeding: null, buildDocumentsMs: null, reconcile: 'pending' };
+    runs.push(run);
+    const storeUrl = server.url(service);
+    const port = await freePort();
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      AMQP_URL: amqpUrl,
+      CDC_EXCHANGE: names.exchange,
+      CDC_SIGNAL_QUEUE: names.signals,
+      LOG_LEVEL: 'info',
+      ...(service === 'pim'
+        ? { PIM_DATABASE_URL: storeUrl, PIM_PORT: String(port), PIM_QUEUE: names.queue(service), CDC_URL: 'off' }
+        : { PRICING_DATABASE_URL: storeUrl, PRICING_PORT: String(port), PRICING_QUEUE: names.queue(service), CDC_URL: 'http://127.0.0.1:9' }),
+    };
+    const entry = path.join(root, 'extracted', service, 'main.ts');
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const built = /"documents":\d+,"ms":(\d+),"msg":"built the documents/.exec(output);
+      if (built) run.buildDocumentsMs = Number(built[1]);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const deadline = started + 15 * 60_000;
+    let lastShown = started;
+    for (;;) {
+      if (child.exitCode !== null) {
+        run.error = `exited ${child.exitCode}: ${output.slice(-1500)}`;
+        break;
+      }
+      if (Date.now() > deadline) {
+        run.error = 'not ready within 15 minutes';
+        break;
+      }
+      const answer = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        async (response) => ({ status: response.status, body: (await response.json()) as { status?: string } }),
+        () => null,
+      );
+      if (answer?.status === 200) {
+        run.seedSeconds = Math.round((Date.now() - started) / 100) / 10;
+        break;
+      }
+      if (answer?.body.status === 'seeding') run.lastSeeding = answer.body;
+      if (Date.now() - lastShown > 10_000) {
+        lastShown = Date.now();
+        console.log(`${service}: ${Math.round((Date.now() - started) / 1000)} s, /readyz ${JSON.stringify(answer?.body ?? null).slice(0, 300)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    console.log(`${service}: ${run.seedSeconds === null ? `FAILED ${run.error ?? ''}` : `ready after ${run.seedSeconds} s`} (load ${loadavg()[0]!.toFixed(1)})`);
+    run.reconcile = await reconcileStore(service, legacyPool, storeUrl);
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  writing = false;
+  await writer;
+
+  const report = {
+    benchmark: 'seed',
+    date: new Date().toISOString(),
+    products,
+    liveWritesPerSecond: writesPerSecond,
+    liveWrites: writes,
+    targets: { seedSeconds: SEED_TARGET_S, reconcileSeconds: RECONCILE_TARGET_S, drift: 0 },
+    services: runs,
+    loadAverage: loadavg().map((value) => Math.round(value * 10) / 10),
+  };
+  console.log(`\nseeding from empty: ${products.toLocaleString('en')} products, ${writesPerSecond} changes/s streaming meanwhile\n`);
+  console.table(
+    runs.map((run) => ({
+      service: run.service === 'pim' ? 'PIM (PostgreSQL)' : 'pricing',
+      'seed (s)': run.seedSeconds ?? 'failed',
+      'documents built (s)': run.buildDocumentsMs === null ? '' : Math.round(run.buildDocumentsMs / 100) / 10,
+      'seed target met': run.seedSeconds !== null && run.seedSeconds < SEED_TARGET_S ? 'yes' : 'no',
+      'reconcile (s)': typeof run.reconcile === 'string' ? 'pending (reconcile not built yet)' : 'error' in run.reconcile ? `error` : run.reconcile.seconds,
+      drift: typeof run.reconcile === 'string' || 'error' in run.reconcile ? '' : run.reconcile.missing + run.reconcile.extra + run.reconcile.different,
+    })),
+  );
+  console.log(`load average ${report.loadAverage.join(' / ')}`);
+  await mkdir(path.dirname(resultsFile), { recursive: true });
+  await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+  await legacyPool.end();
+} finally {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await bridge?.stop();
+  const cleanup = await connection.createChannel();
+  cleanup.on('error', () => undefined);
+  for (const queue of [names.stream, names.signals, ...['pim', 'pricing'].flatMap((service) => [names.queue(service), `${names.queue(service)}.retry`, `${names.queue(service)}.dead`])]) {
+    await cleanup.deleteQueue(queue).catch(() => undefined);
+  }
+  await cleanup.deleteExchange(names.exchange).catch(() => undefined);
+  await connection.close().catch(() => undefined);
+  await server.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+/**
+ * H-recon's reconciliation (extracted/<service>/reconcile/), loaded by name so that this benchmark
+ * runs (reporting "pending") where it does not exist yet.
+ */
+async function reconcileStore(service: 'pim' | 'pricing', legacy: pg.Pool, storeUrl: string): Promise<ServiceRun['reconcile']> {
+  const file = path.join(root, 'extracted', service, 'reconcile', `${service}-reconciliation.ts`);
+  const name = service === 'pim' ? 'reconcilePim' : 'reconcilePricing';
+  let reconcile: ((options: { legacy: pg.Pool; store: pg.Pool }) => Promise<{ missing: number[]; extra: number[]; different: number[]; unsettled: number[] }>) | undefined;
+  try {
+    const module = (await import(file)) as Record<string, unknown>;
+    if (typeof module[name] === 'function') reconcile = module[name] as typeof reconcile;
+  } catch {
+    return 'pending';
+  }
+  if (!reconcile) return 'pending';
+  const store = new pg.Pool({ connectionString: storeUrl, max: 4 });
+  try {
+    const started = Date.now();
+    const report = await reconcile({ legacy, store });
+    return {
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+      missing: report.missing.length,
+      extra: report.extra.length,
+      different: report.different.length,
+      unsettled: report.unsettled.length,
+    };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    await store.end();
+  }
+}
