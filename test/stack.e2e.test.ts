@@ -61,6 +61,8 @@ describe('the stack, started with npm start', () => {
   const broker = {
     CDC_EXCHANGE: `e2e.${id}.cdc`,
     CDC_STREAM: `e2e.${id}.cdc.log`,
+    // Where the services request their seeding snapshots: another stack's bridge must not take them.
+    CDC_SIGNAL_QUEUE: `e2e.${id}.cdc.signals`,
     PRICING_QUEUE: `e2e.${id}.pricing`,
     PIM_QUEUE: `e2e.${id}.pim`,
   };
@@ -99,6 +101,7 @@ describe('the stack, started with npm start', () => {
         for (const name of [queue, `${queue}.retry`, `${queue}.dead`]) await channel.deleteQueue(name);
       }
       await channel.deleteQueue(broker.CDC_STREAM);
+      await channel.deleteQueue(broker.CDC_SIGNAL_QUEUE);
       await channel.deleteExchange(broker.CDC_EXCHANGE);
     } finally {
       await connection.close();
