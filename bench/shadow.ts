@@ -40,7 +40,7 @@ interface Row {
   fixed: { sent: number; failed: number; p50: number; p99: number; max: number };
   /** Each slice's p99, in order, to see the spread. */
   sliceP99s: number[];
-  /** The proxy process's CPU per request at the fixed rate: what mirroring costs, robust to other load. */
+  /** The proxy process's CPU per request at the fixed rate, its idle CPU subtracted: what mirroring costs, robust to other load. */
   cpuMicrosPerRequest: number;
   max: { requestsPerSecond: number; p50: number; p99: number; errors: number };
   shadow: { counts: Record<string, number>; shadowP99: number | null } | null;
@@ -75,6 +75,11 @@ async function main(): Promise<void> {
   console.log(`\nfixed rate ${rate} req/s${process.env.BENCH_RATE ? ' (BENCH_RATE)' : ` = ${Math.round(RATE_SHARE * 100)}% of the lowest maximum (${lowest.toFixed(0)} req/s), rounded down to 50`}; ${SLICES} slices of ${SLICE_SECONDS} s per configuration, alternating, latencies pooled`);
   console.log(`legacy and fast target answer after ${LEGACY_MS} ms, slow target after ${LEGACY_MS * 10} ms; GET ${PATH}\n`);
 
+  // What each proxy burns while idle (timers, metrics): subtracted, so the CPU column is per request.
+  const idleSeconds = 4;
+  const idleBefore = proxies.map((proxy) => cpuTicks(proxy.child.pid));
+  await sleep(idleSeconds * 1000);
+  const idleTicksPerSecond = proxies.map((proxy, index) => (cpuTicks(proxy.child.pid) - (idleBefore[index] as number)) / idleSeconds);
   type Pool = { sent: number; failed: number; latencies: number[]; sliceP99s: number[]; cpuTicks: number };
   const pooled = new Map<string, Pool>(proxies.map((proxy) => [proxy.name, { sent: 0, failed: 0, latencies: [], sliceP99s: [], cpuTicks: 0 }]));
   for (let slice = 1; slice <= SLICES; slice++) {
@@ -86,7 +91,7 @@ async function main(): Promise<void> {
       const result = await fixedRate(proxy.port, PATH, rate, SLICE_SECONDS);
       const sums = pooled.get(proxy.name) as Pool;
       // The proxy's own CPU (its shadow work included; it may finish just after the slice).
-      sums.cpuTicks += cpuTicks(proxy.child.pid) - before;
+      sums.cpuTicks += cpuTicks(proxy.child.pid) - before - (idleTicksPerSecond[proxies.indexOf(proxy)] as number) * SLICE_SECONDS;
       sums.sent += result.sent;
       sums.failed += result.failed;
       for (const latency of result.latencies) sums.latencies.push(latency);
