@@ -71,6 +71,19 @@ export const legacyDocumentProjection: Projection = {
   position: legacyWalPosition,
 };
 
+/**
+ * The stored product JSON without its last member, custom_attributes (the document builder writes
+ * it last), which holds the long descriptions: parsing only the head makes the store's side about
+ * twice as fast at 100,000 products. Cut at the first '"custom_attributes":' — inside a JSON string
+ * its quotes would be escaped (\"), so that text can only be the member's own key; when it is not
+ * found, the whole document is parsed.
+ */
+function headOfProduct(column: string): string {
+  return `(CASE WHEN strpos(${column}::text, '"custom_attributes":') > 1
+             THEN (rtrim(left(${column}::text, strpos(${column}::text, '"custom_attributes":') - 1), ', ') || '}')::jsonb
+             ELSE ${column}::jsonb END)`;
+}
+
 export const storeDocumentProjection: Projection = {
   name: 'pim store',
   allKeys: 'SELECT entity_id FROM pim_document',
@@ -95,7 +108,7 @@ export const storeDocumentProjection: Projection = {
       FROM pim_document d
       -- OFFSET 0 keeps the planner from inlining these: the product JSON is parsed once per row, not once per use.
       CROSS JOIN LATERAL (SELECT p->'extension_attributes' AS ext, p->'tier_prices' AS tiers, p->'extension_attributes'->'stock_item' AS stock
-                            FROM (SELECT d.product::jsonb AS p OFFSET 0) q OFFSET 0) j
+                            FROM (SELECT ${headOfProduct('d.product')} AS p OFFSET 0) q OFFSET 0) j
      WHERE ${keys('d.entity_id')}`,
   // The raw rows (and cdc_applied) are committed before the documents are rebuilt from them: a
   // product marked dirty has changes its document does not show yet.

@@ -18,8 +18,8 @@ beforeAll(async () => {
   stack = await PimStack.start({ products: PRODUCTS, label: 'reconcile' });
   store = new pg.Pool({ connectionString: stack.pimDatabase.url, max: 4 });
   await eventually(
-    async () => driftCount(await reconcilePim({ legacy: stack.fixture.pool, store, ...QUICK, maxWaitMs: 2_000 })),
-    (drift) => drift === 0,
+    async () => reconcilePim({ legacy: stack.fixture.pool, store, ...QUICK, maxWaitMs: 2_000 }),
+    (report) => report.legacyProducts === PRODUCTS && report.storeProducts === PRODUCTS && driftCount(report) === 0,
     90_000,
     'the PIM to hold every legacy product',
   );
