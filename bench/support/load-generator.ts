@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -29,6 +30,8 @@ export interface LoadOptions {
   connections: number;
   /** Open loop at this many requests per second; closed loop when absent. */
   perSecond?: number;
+  /** Scheduling priority of the generator process (os.setPriority; negative needs root), for diagnostics on a loaded machine. */
+  nice?: number;
 }
 
 export interface LatencySummary {
@@ -61,6 +64,7 @@ const CHILD_FLAG = '--load-generator-child';
 /** Runs the load in a child process and answers what it measured. */
 export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG], { stdio: ['pipe', 'pipe', 'inherit'] });
+  if (options.nice !== undefined) setPriority(child.pid!, options.nice);
   child.stdin.end(JSON.stringify(options));
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
