@@ -87,11 +87,16 @@ try {
 
   let writing = true;
   let writes = 0;
+  // One row per write (a product's admin price): 200 writes/s are 200 changes/s on the stream.
+  const { rows: bounds } = await legacyPool.query<{ low: number; high: number }>(
+    `SELECT min(d.value_id) AS low, max(d.value_id) AS high FROM catalog_product_entity_decimal d`,
+  );
+  const { low, high } = bounds[0]!;
   const writer = (async () => {
     const started = Date.now();
     while (writing && writesPerSecond > 0) {
-      const entity = 1 + Math.floor(Math.random() * products);
-      await legacyPool.query('UPDATE catalog_product_entity_decimal SET value = value + 0.01 WHERE entity_id = $1 AND store_id = 0', [entity]);
+      const valueId = low + Math.floor(Math.random() * (high - low + 1));
+      await legacyPool.query('UPDATE catalog_product_entity_decimal SET value = value + 0.01 WHERE value_id = $1', [valueId]);
       writes += 1;
       const due = started + (writes * 1000) / writesPerSecond;
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
