@@ -9,6 +9,7 @@ import { FlushCoordinator } from './offsets/flush-coordinator.ts';
 import { Lsn } from './offsets/lsn.ts';
 import { Publisher } from './publish/publisher.ts';
 import { Heartbeat, type SlotPosition } from './source/heartbeat.ts';
+import { StreamWatermarks } from './source/stream-watermark.ts';
 import { StandbyLock } from './source/standby-lock.ts';
 import { StreamReader, type PgoutputMessage } from './source/stream-reader.ts';
 import { TransactionContext, type TransactionOutput } from './source/transaction-context.ts';
@@ -69,7 +70,7 @@ export class CdcBridge {
   private rateSamples: number[] = [];
   private rateTimer: NodeJS.Timeout | undefined;
   private slotPosition: SlotPosition | undefined;
-  private current: { reader?: StreamReader; coordinator?: FlushCoordinator } = {};
+  private current: { reader?: StreamReader; coordinator?: FlushCoordinator; watermarks?: StreamWatermarks } = {};
   private readonly database: string;
   private activeWaiters: Array<() => void> = [];
   private finished: Promise<void> | undefined;
@@ -105,6 +106,18 @@ export class CdcBridge {
       this.stopRequested?.();
     }
     await this.finished?.catch(() => undefined);
+  }
+
+  /**
+   * The commit LSN of the last captured transaction committed before this call (see
+   * StreamWatermarks): what a CDC-fed service must have applied to have seen every change the
+   * legacy held a moment ago. Null while not streaming, before anything was captured, or when the
+   * stream did not answer within `timeoutMs`.
+   */
+  async watermark(timeoutMs = 1000): Promise<string | null> {
+    const watermarks = this.current.watermarks;
+    if (!watermarks || this.state !== 'active') return null;
+    return (await watermarks.take(timeoutMs))?.toString() ?? null;
   }
 
   status(): BridgeStatus {
@@ -299,6 +312,7 @@ export class CdcBridge {
           const output = outputs[index]!;
           if (output.kind === 'commit') {
             coordinator.commit(output.endLsn, output.commitTimeMs, output.events);
+            if (output.events > 0 && openCommitLsn) watermarks.committed(openCommitLsn);
             continue;
           }
           if (coordinator.outstanding > config.maxInFlight) {
@@ -318,6 +332,11 @@ export class CdcBridge {
         return undefined;
       };
       const eventCounters = this.metrics.eventCounters;
+      // The commit LSN of the transaction being read, for the stream watermark (GET /watermark).
+      let openCommitLsn: Lsn | undefined;
+      const watermarks = new StreamWatermarks(async (prefix, token) => {
+        await client.query('SELECT pg_logical_emit_message(false, $1, $2)', [prefix, token]);
+      });
 
       // Incremental snapshots: their batches are counted by the flush coordinator like events, so
       // the slot moves past a high watermark only once the chunk's batches are confirmed.
@@ -361,7 +380,9 @@ export class CdcBridge {
             return holding.then(() => new Promise<void>(() => undefined));
           }
           if (snapshotRunner.watching) snapshotRunner.observe(message);
+          if (message.tag === 'begin') openCommitLsn = message.finalLsn ?? lsn;
           if (message.tag === 'message') {
+            if (watermarks.onMessage(message.prefix, message.content)) return undefined;
             snapshotRunner.onLogicalMessage(lsn, message);
             return undefined;
           }
@@ -379,7 +400,7 @@ export class CdcBridge {
           return publishFrom(context.accept(lsn, message), 0);
         },
       });
-      this.current = { reader, coordinator };
+      this.current = { reader, coordinator, watermarks };
 
       heartbeat = new Heartbeat({
         client,
@@ -445,6 +466,7 @@ export class CdcBridge {
       await reader?.stop().catch(() => undefined);
       await publisher?.close().catch(() => undefined);
       await lock?.release().catch(() => undefined);
+      this.current.watermarks?.close();
       await client.end().catch(() => undefined);
       this.current = {};
       if (!this.stopping) this.setState('reconnecting');

@@ -13,7 +13,7 @@ async function main(): Promise<number> {
   const port = Number(process.env.CDC_PORT ?? 8084);
   const metrics = new CdcMetrics({ defaultMetrics: true });
   const bridge = new CdcBridge({ config, logger, metrics });
-  const health = await startHealthServer({ port, registry: metrics.registry, status: () => bridge.status() });
+  const health = await startHealthServer({ port, registry: metrics.registry, status: () => bridge.status(), watermark: () => bridge.watermark() });
   logger.info({ port: health.port, slot: config.slot, exchange: config.exchange }, 'CDC bridge health and metrics listening');
 
   let signalled = false;

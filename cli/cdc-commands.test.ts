@@ -24,7 +24,7 @@ beforeAll(async () => {
   await fixture.query('CREATE TABLE item (id int PRIMARY KEY, name text)');
   bridge = new CdcBridge({ config: fixture.config({ tables: ['item'] }), logger: fixture.logger });
   void bridge.start().catch(() => undefined);
-  health = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status() });
+  health = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status(), watermark: () => bridge.watermark() });
   await bridge.waitUntilActive();
   await fixture.listen();
   await fixture.query(`INSERT INTO item SELECT g, 'n' || g FROM generate_series(1, 3) g`);

@@ -33,7 +33,7 @@ beforeAll(async () => {
   bridge = new CdcBridge({ config: fixture.config(), logger: fixture.logger });
   bridgeRunning = bridge.start();
   await bridge.waitUntilActive();
-  bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status() });
+  bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status(), watermark: () => bridge.watermark() });
   await fixture.listen('legacy.public.#');
   await seedLegacy(fixture.database.url, { products: PRODUCTS, logger: fixture.logger, now: new Date('2026-03-15T10:00:00Z') });
   const rows = await fixture.query<{ n: number }>(

@@ -34,7 +34,7 @@ beforeAll(async () => {
   bridge = new CdcBridge({ config: fixture.config(), logger: fixture.logger });
   bridgeRunning = bridge.start();
   await bridge.waitUntilActive();
-  bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status() });
+  bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status(), watermark: () => bridge.watermark() });
   await seedLegacy(fixture.database.url, { products: 20, logger: fixture.logger, now: NOW });
   legacy = await startLegacyTestServer(fixture.database.url, NOW);
   skus = (await fixture.query<{ sku: string }>('SELECT sku FROM catalog_product_entity ORDER BY entity_id')).map((row) => row.sku);

@@ -67,7 +67,7 @@ export class PimStack {
     this.bridge = new CdcBridge({ config: this.fixture.config(), logger: this.fixture.logger });
     this.running = this.bridge.start();
     await this.bridge.waitUntilActive();
-    this.bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: this.bridge.metrics.registry, status: () => this.bridge.status() });
+    this.bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: this.bridge.metrics.registry, status: () => this.bridge.status(), watermark: () => this.bridge.watermark() });
   }
 
   async stop(): Promise<void> {

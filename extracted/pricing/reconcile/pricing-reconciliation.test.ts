@@ -35,7 +35,7 @@ beforeAll(async () => {
   bridge = new CdcBridge({ config: fixture.config(), logger: fixture.logger });
   bridgeRunning = bridge.start();
   await bridge.waitUntilActive();
-  bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status() });
+  bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status(), watermark: () => bridge.watermark() });
   await seedLegacy(fixture.database.url, { products: PRODUCTS, logger: fixture.logger, now: NOW });
   pricingDb = await createTestDatabase('reconcile_pricing_store');
   store = new pg.Pool({ connectionString: pricingDb.url, max: 4 });
