@@ -24,8 +24,8 @@ export class AppliedPositions {
   /** Creates the bookkeeping table when missing (or put the same DDL in the service's migrations). */
   async ensureTable(db: Queryable): Promise<void> {
     await db.query(`CREATE TABLE IF NOT EXISTS ${this.tableName} (
-      source_table text NOT NULL,
-      row_key text NOT NULL,
+      source_table text COLLATE "C" NOT NULL,
+      row_key text COLLATE "C" NOT NULL,
       commit_lsn pg_lsn NOT NULL,
       position integer NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now(),
@@ -78,14 +78,23 @@ export class AppliedPositions {
       const seen = newest.get(id);
       if (seen === undefined || comparePositions(change.position, changes[seen]!.position) > 0) newest.set(id, i);
     }
-    const chosen = [...newest.values()];
+    // A truncate recorded for a table (row key '') outdates every older change of it: read those
+    // marks once for the batch instead of probing for one per row.
+    const tables = [...new Set(changes.map((change) => change.table))];
+    const { rows: truncates } = await client.query<{ source_table: string; commit_lsn: string; position: number }>(
+      `SELECT source_table, commit_lsn::text AS commit_lsn, position FROM ${this.tableName} WHERE row_key = '' AND source_table = ANY($1::text[])`,
+      [tables],
+    );
+    const truncatedAt = new Map(truncates.map((row) => [row.source_table, { commitLsn: Lsn.parse(row.commit_lsn), index: row.position }]));
+    const chosen = [...newest.values()].filter((i) => {
+      const mark = truncatedAt.get(changes[i]!.table);
+      return mark === undefined || comparePositions(changes[i]!.position, mark) > 0;
+    });
+    if (chosen.length === 0) return fresh;
     const { rows } = await client.query<{ source_table: string; row_key: string }>(
       `INSERT INTO ${this.tableName} AS applied (source_table, row_key, commit_lsn, position)
        SELECT c.source_table, c.row_key, c.commit_lsn, c.position
          FROM unnest($1::text[], $2::text[], $3::pg_lsn[], $4::int[]) AS c(source_table, row_key, commit_lsn, position)
-        WHERE NOT EXISTS (
-          SELECT 1 FROM ${this.tableName} t
-           WHERE t.source_table = c.source_table AND t.row_key = '' AND (t.commit_lsn, t.position) >= (c.commit_lsn, c.position))
        ON CONFLICT (source_table, row_key) DO UPDATE
           SET commit_lsn = EXCLUDED.commit_lsn, position = EXCLUDED.position, applied_at = now()
         WHERE (applied.commit_lsn, applied.position) < (EXCLUDED.commit_lsn, EXCLUDED.position)

@@ -15,7 +15,7 @@ import {
   type ChangePosition,
   type ReceivedChange,
 } from './received-change.ts';
-import type { ControlKind, SnapshotProgress } from '../snapshot/snapshot-protocol.ts';
+import { BATCH_HEADER, type ControlKind, type SnapshotProgress } from '../snapshot/snapshot-protocol.ts';
 
 export interface ChangeConsumerOptions {
   amqpUrl: string;
@@ -56,11 +56,24 @@ export interface ChangeConsumerOptions {
    * its own retries). Default 200; 1 turns coalescing off.
    */
   maxCoalesce?: number;
+  /**
+   * The most rows one coalesced call may hold: consecutive snapshot batch messages (and live
+   * changes between them) are coalesced too, up to this many rows — one commit for several
+   * batches while a store seeds. Default 5000.
+   */
+  maxCoalesceRows?: number;
   /** Attempts before a message is dead-lettered to `<queue>.dead`. Default 5. */
   maxAttempts?: number;
   /** Delay before retry n is `min(maxMs, initialMs · 2^(n−1))`. Default 500 ms, 30 s. */
   retryBackoff?: { initialMs: number; maxMs: number };
   connectionName?: string;
+}
+
+/** Rows a message holds: a snapshot batch says how many in its BATCH_HEADER (when a number), a change is one. */
+function rowsOf(message: ConsumeMessage): number {
+  if (messageKindOf(message) !== 'batch') return 1;
+  const count = (message.properties.headers as Record<string, unknown> | undefined)?.[BATCH_HEADER];
+  return typeof count === 'number' && count > 0 ? count : 500;
 }
 
 export interface AppliedMark {
@@ -185,10 +198,17 @@ export class ChangeConsumer {
       while (this.inbox.length > 0 && !this.stopped && !this.stopping) {
         const message = this.inbox.shift()!;
         const coalesce = this.options.batchHandler && !this.options.handler ? (this.options.maxCoalesce ?? 200) : 1;
-        if (coalesce > 1 && messageKindOf(message) === 'change' && this.inbox.length > 0 && messageKindOf(this.inbox[0]!) === 'change') {
+        if (coalesce > 1 && messageKindOf(message) !== 'control' && this.inbox.length > 0 && messageKindOf(this.inbox[0]!) !== 'control') {
+          const maxRows = this.options.maxCoalesceRows ?? 5000;
           const group = [message];
-          while (group.length < coalesce && this.inbox.length > 0 && messageKindOf(this.inbox[0]!) === 'change') group.push(this.inbox.shift()!);
-          await this.handleGroup(group);
+          let rows = rowsOf(message);
+          while (group.length < coalesce && this.inbox.length > 0 && messageKindOf(this.inbox[0]!) !== 'control' && rows + rowsOf(this.inbox[0]!) <= maxRows) {
+            const next = this.inbox.shift()!;
+            rows += rowsOf(next);
+            group.push(next);
+          }
+          if (group.length > 1) await this.handleGroup(group);
+          else await this.handle(message);
         } else {
           await this.handle(message);
         }
@@ -199,30 +219,32 @@ export class ChangeConsumer {
   }
 
   /**
-   * Consecutive single changes in one batchHandler call. Invalid ones are dead-lettered alone; if
-   * the call fails, each is handled again alone, with its own retries and dead-lettering.
+   * Consecutive messages (single changes and snapshot batches, in delivery order) in one
+   * batchHandler call. Invalid ones are dead-lettered alone; if the call fails, each message is
+   * handled again alone, with its own retries and dead-lettering.
    */
   private async handleGroup(messages: ConsumeMessage[]): Promise<void> {
     const channel = this.channel!;
-    const valid: Array<{ message: ConsumeMessage; change: ReceivedChange }> = [];
+    const valid: Array<{ message: ConsumeMessage; changes: readonly ReceivedChange[] }> = [];
     for (const message of messages) {
       try {
-        valid.push({ message, change: parseReceivedChange(message) });
+        valid.push({ message, changes: messageKindOf(message) === 'batch' ? parseReceivedBatch(message) : [parseReceivedChange(message)] });
       } catch (error) {
         await this.deadLetter(message, error, 1);
       }
     }
     if (valid.length === 0) return;
+    const all = valid.flatMap((entry) => entry.changes);
     try {
-      await this.options.batchHandler!(valid.map((entry) => entry.change));
+      if (all.length > 0) await this.options.batchHandler!(all);
     } catch (error) {
-      this.log.warn({ err: error, changes: valid.length }, 'a burst of changes failed together; handling them one by one');
+      this.log.warn({ err: error, messages: valid.length, changes: all.length }, 'messages coalesced into one transaction failed together; handling them one by one');
       for (const { message } of valid) await this.handle(message);
       return;
     }
-    for (const { message, change } of valid) {
-      channel.ack(message);
-      this.counters.handled += 1;
+    for (const { message } of valid) channel.ack(message);
+    this.counters.handled += all.length;
+    for (const change of all) {
       const mark = { position: change.position, commitTimeMs: change.event.source.ts_ms };
       if (!this.applied || comparePositions(mark.position, this.applied.position) > 0) this.applied = mark;
     }

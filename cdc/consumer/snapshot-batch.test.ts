@@ -389,4 +389,67 @@ describe('the consumer kit with snapshot batches', () => {
       await consumer.stop();
     }
   });
+
+  it('when batches and live changes pile up, then they are coalesced into one call up to maxCoalesceRows, and a newer live change of a key still wins over its snapshot row', async () => {
+    const queue = queueName('coalesce-batches');
+    const positions = new AppliedPositions({ tableName: 'applied_coalesced' });
+    await positions.ensureTable(pool);
+    const calls: Array<Array<[string, number]>> = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let first = true;
+    const consumer = await ChangeConsumer.start({
+      amqpUrl,
+      exchange,
+      queue,
+      tables: ['catalog_product_entity_decimal'],
+      logger: silentLogger(),
+      maxCoalesceRows: 4,
+      batchHandler: async (changes) => {
+        if (first) {
+          first = false;
+          await gate;
+        }
+        calls.push(changes.map((change) => [change.event.op, Number(change.key?.value_id)]));
+        await applyBatch(positions, changes);
+      },
+    });
+    try {
+      // Held up in the first call while the rest piles up: a live change of 401 newer than the
+      // snapshot (its commit after the high watermark 0/F000) arrives BEFORE the batch holding 401.
+      await publishLive('0/E000', 0, 400, '0.00');
+      await until(() => !first, 'the first call');
+      await publishBatch(queue, '0/F000', 0, [
+        [402, '2.00'],
+        [403, '3.00'],
+      ]);
+      await publishLive('0/F100', 0, 401, '41.00');
+      await publishBatch(queue, '0/F000', 2, [[401, '1.00']]);
+      await publishBatch(queue, '0/F000', 3, [
+        [404, '4.00'],
+        [405, '5.00'],
+      ]);
+      open();
+      await until(() => consumer.stats.handled === 7, 'every row');
+      // 2 + 1 + 1 rows fit in 4; the last batch (2 rows) would not.
+      expect(calls).toEqual([
+        [['u', 400]],
+        [
+          ['r', 402],
+          ['r', 403],
+          ['u', 401],
+          ['r', 401],
+        ],
+        [
+          ['r', 404],
+          ['r', 405],
+        ],
+      ]);
+      const { rows } = await pool.query<{ value: string }>('SELECT value::text FROM prices WHERE value_id = 401');
+      expect(rows[0]?.value).toBe('41.00');
+      expect(consumer.stats.deadLettered).toBe(0);
+    } finally {
+      await consumer.stop();
+    }
+  });
 });
