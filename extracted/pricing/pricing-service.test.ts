@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import amqp from 'amqplib';
-import { CdcBridge } from '../../cdc/bridge.ts';
-import { prepareCapture } from '../../cdc/capture-setup.ts';
-import { startHealthServer } from '../../cdc/health-server.ts';
 import { CdcFixture, eventually } from '../../cdc/testing/cdc-fixture.ts';
+import { deleteServiceQueues, startTestBridge, type TestBridge } from '../../cdc/testing/test-bridge.ts';
 import { seedLegacy } from '../../legacy-stub/seed/seed.ts';
 import { startLegacyTestServer, type LegacyTestServer } from '../../legacy-stub/pricing/legacy-test-server.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
@@ -17,9 +15,7 @@ const NOW = new Date('2026-03-15T10:00:00Z');
 const PRODUCTS = 100;
 
 let fixture: CdcFixture;
-let bridge: CdcBridge;
-let bridgeRunning: Promise<void>;
-let bridgeHealth: { port: number; close(): Promise<void> };
+let bridge: TestBridge;
 let legacy: LegacyTestServer;
 let pricingDb: TestDatabase;
 let service: PricingService;
@@ -28,18 +24,14 @@ let queue: string;
 let skus: string[];
 
 function startService(): Promise<PricingService> {
-  return startTestPricingService({ fixture, databaseUrl: pricingDb.url, queue, bridgeHealthPort: bridgeHealth.port, clock: () => now });
+  return startTestPricingService({ fixture, databaseUrl: pricingDb.url, queue, bridgeHealthPort: bridge.healthPort, clock: () => now });
 }
 
 beforeAll(async () => {
   fixture = await CdcFixture.create('pricing');
   queue = `pricing.cdc.test.${fixture.suffix}`;
   // As the stack launcher does: schema, capture (publication + slot), then the seed, so every row reaches the stream.
-  await prepareCapture({ databaseUrl: fixture.database.url, logger: fixture.logger, publication: fixture.names.publication, slot: fixture.names.slot });
-  bridge = new CdcBridge({ config: fixture.config(), logger: fixture.logger });
-  bridgeRunning = bridge.start();
-  await bridge.waitUntilActive();
-  bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status(), watermark: () => bridge.watermark() });
+  bridge = await startTestBridge(fixture);
   await fixture.listen('legacy.public.#');
   await seedLegacy(fixture.database.url, { products: PRODUCTS, logger: fixture.logger, now: NOW });
   legacy = await startLegacyTestServer(fixture.database.url, NOW);
@@ -57,12 +49,7 @@ afterAll(async () => {
   await service?.close();
   await legacy?.close();
   await bridge?.stop();
-  await bridgeRunning?.catch(() => undefined);
-  await bridgeHealth?.close();
-  const connection = await amqp.connect(fixture.amqpUrl);
-  const channel = await connection.createChannel();
-  for (const name of [queue, `${queue}.retry`, `${queue}.dead`]) await channel.deleteQueue(name).catch(() => undefined);
-  await connection.close();
+  await deleteServiceQueues(fixture.amqpUrl, queue);
   await pricingDb?.drop();
   await fixture?.cleanup();
 });
@@ -365,7 +352,7 @@ describe('a second service started from empty after all of the above', () => {
         host: '127.0.0.1',
         databaseUrl: second.url,
         amqpUrl: fixture.amqpUrl,
-        cdcHealthUrl: `http://127.0.0.1:${bridgeHealth.port}/healthz`,
+        cdcHealthUrl: `http://127.0.0.1:${bridge.healthPort}/healthz`,
         exchange: fixture.names.exchange,
         signalQueue: fixture.names.signalQueue,
         serverName: 'legacy',

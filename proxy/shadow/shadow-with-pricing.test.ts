@@ -1,9 +1,6 @@
-import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CdcBridge } from '../../cdc/bridge.ts';
-import { prepareCapture } from '../../cdc/capture-setup.ts';
-import { startHealthServer } from '../../cdc/health-server.ts';
 import { CdcFixture, eventually } from '../../cdc/testing/cdc-fixture.ts';
+import { deleteServiceQueues, startTestBridge, type TestBridge } from '../../cdc/testing/test-bridge.ts';
 import type { PricingService } from '../../extracted/pricing/pricing-service.ts';
 import { startTestPricingService } from '../../extracted/pricing/testing/test-pricing-service.ts';
 import { startLegacyTestServer, type LegacyTestServer } from '../../legacy-stub/pricing/legacy-test-server.ts';
@@ -17,9 +14,7 @@ import { routesFor, send, startProxy, type TestProxy } from '../test-kit.ts';
 
 const NOW = new Date('2026-03-15T10:00:00Z');
 let fixture: CdcFixture;
-let bridge: CdcBridge;
-let bridgeRunning: Promise<void>;
-let bridgeHealth: { port: number; close(): Promise<void> };
+let bridge: TestBridge;
 let legacy: LegacyTestServer;
 let pricingDb: TestDatabase;
 let service: PricingService;
@@ -30,21 +25,17 @@ let skus: string[];
 beforeAll(async () => {
   fixture = await CdcFixture.create('shadowpricing');
   queue = `pricing.shadow.test.${fixture.suffix}`;
-  await prepareCapture({ databaseUrl: fixture.database.url, logger: fixture.logger, publication: fixture.names.publication, slot: fixture.names.slot });
-  bridge = new CdcBridge({ config: fixture.config(), logger: fixture.logger });
-  bridgeRunning = bridge.start();
-  await bridge.waitUntilActive();
-  bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status(), watermark: () => bridge.watermark() });
+  bridge = await startTestBridge(fixture);
   await seedLegacy(fixture.database.url, { products: 20, logger: fixture.logger, now: NOW });
   legacy = await startLegacyTestServer(fixture.database.url, NOW);
   skus = (await fixture.query<{ sku: string }>('SELECT sku FROM catalog_product_entity ORDER BY entity_id')).map((row) => row.sku);
   pricingDb = await createTestDatabase('shadow_pricing');
-  service = await startTestPricingService({ fixture, databaseUrl: pricingDb.url, queue, bridgeHealthPort: bridgeHealth.port, clock: () => NOW });
+  service = await startTestPricingService({ fixture, databaseUrl: pricingDb.url, queue, bridgeHealthPort: bridge.healthPort, clock: () => NOW });
 
   await eventually(async () => (await fetch(`${service.url}/readyz`)).status === 200, 60_000, 'the pricing service to catch up');
   proxy = await startProxy(
     routesFor({ legacy: legacy.baseUrl, pricing: service.url }, '  - id: final-price\n    match: { method: GET, path: "/rest/V1/products/:sku/final-price" }\n    mode: shadow\n    target: pricing\n    shadow: { lsnWaitMs: 3000 }\n'),
-    { cdcUrl: `http://127.0.0.1:${bridgeHealth.port}` },
+    { cdcUrl: `http://127.0.0.1:${bridge.healthPort}` },
   );
 }, 180_000);
 
@@ -53,12 +44,7 @@ afterAll(async () => {
   await service?.close();
   await legacy?.close();
   await bridge?.stop();
-  await bridgeRunning?.catch(() => undefined);
-  await bridgeHealth?.close();
-  const connection = await amqp.connect(fixture.amqpUrl);
-  const channel = await connection.createChannel();
-  for (const name of [queue, `${queue}.retry`, `${queue}.dead`]) await channel.deleteQueue(name).catch(() => undefined);
-  await connection.close();
+  await deleteServiceQueues(fixture.amqpUrl, queue);
   await pricingDb?.drop();
   await fixture?.cleanup();
 });

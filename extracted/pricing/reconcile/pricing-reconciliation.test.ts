@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import amqp from 'amqplib';
 import pg from 'pg';
-import { CdcBridge } from '../../../cdc/bridge.ts';
-import { prepareCapture } from '../../../cdc/capture-setup.ts';
-import { startHealthServer } from '../../../cdc/health-server.ts';
 import { CdcFixture, eventually } from '../../../cdc/testing/cdc-fixture.ts';
+import { deleteServiceQueues, startTestBridge, type TestBridge } from '../../../cdc/testing/test-bridge.ts';
 import { seedLegacy } from '../../../legacy-stub/seed/seed.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
 import { driftCount } from '../../../reconcile/drift-report.ts';
@@ -20,9 +17,7 @@ const NOW = new Date('2026-03-15T10:00:00Z');
 const QUICK = { settleMs: 200, graceMs: 600, idleMs: 3_000, maxWaitMs: 20_000, bucketSize: 50, segmentSize: 200 };
 
 let fixture: CdcFixture;
-let bridge: CdcBridge;
-let bridgeRunning: Promise<void>;
-let bridgeHealth: { port: number; close(): Promise<void> };
+let bridge: TestBridge;
 let pricingDb: TestDatabase;
 let store: pg.Pool;
 let service: PricingService;
@@ -31,11 +26,7 @@ let queue: string;
 beforeAll(async () => {
   fixture = await CdcFixture.create('reconcile_pricing');
   queue = `pricing.cdc.reconcile.${fixture.suffix}`;
-  await prepareCapture({ databaseUrl: fixture.database.url, logger: fixture.logger, publication: fixture.names.publication, slot: fixture.names.slot });
-  bridge = new CdcBridge({ config: fixture.config(), logger: fixture.logger });
-  bridgeRunning = bridge.start();
-  await bridge.waitUntilActive();
-  bridgeHealth = await startHealthServer({ port: 0, host: '127.0.0.1', registry: bridge.metrics.registry, status: () => bridge.status(), watermark: () => bridge.watermark() });
+  bridge = await startTestBridge(fixture);
   await seedLegacy(fixture.database.url, { products: PRODUCTS, logger: fixture.logger, now: NOW });
   pricingDb = await createTestDatabase('reconcile_pricing_store');
   store = new pg.Pool({ connectionString: pricingDb.url, max: 4 });
@@ -45,7 +36,7 @@ beforeAll(async () => {
       host: '127.0.0.1',
       databaseUrl: pricingDb.url,
       amqpUrl: fixture.amqpUrl,
-      cdcHealthUrl: `http://127.0.0.1:${bridgeHealth.port}/healthz`,
+      cdcHealthUrl: `http://127.0.0.1:${bridge.healthPort}/healthz`,
       exchange: fixture.names.exchange,
       serverName: 'legacy',
       queue,
@@ -66,12 +57,7 @@ afterAll(async () => {
   await service?.close();
   await store?.end();
   await bridge?.stop();
-  await bridgeRunning?.catch(() => undefined);
-  await bridgeHealth?.close();
-  const connection = await amqp.connect(fixture.amqpUrl);
-  const channel = await connection.createChannel();
-  for (const name of [queue, `${queue}.retry`, `${queue}.dead`]) await channel.deleteQueue(name).catch(() => undefined);
-  await connection.close();
+  await deleteServiceQueues(fixture.amqpUrl, queue);
   await pricingDb?.drop();
   await fixture?.cleanup();
 });
