@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,12 @@ import { migrate } from '../platform/migrations.ts';
 // under 60 s each, reconciling under 20 s each, zero drift.
 const products = Number(process.env.BENCH_SEED_PRODUCTS ?? 100_000);
 const writesPerSecond = Number(process.env.BENCH_SEED_WRITES_PER_SECOND ?? 200);
+// BENCH_SEED_SERVICES=pim or pricing runs one service only; BENCH_SEED_CPU_PROF=<dir> starts each
+// service with node --cpu-prof writing its profile there (written at its exit).
+const services = (process.env.BENCH_SEED_SERVICES ?? 'pim,pricing').split(',').map((name) => name.trim()) as Array<'pim' | 'pricing'>;
+const cpuProfDir = process.env.BENCH_SEED_CPU_PROF;
+// BENCH_SEED_SERVICE_LOG=<file> appends each service's own output (its log lines) to that file.
+const serviceLog = process.env.BENCH_SEED_SERVICE_LOG;
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const logger = createRootLogger({ name: 'bench-seed', level: process.env.LOG_LEVEL ?? 'warn' });
 const schema = fileURLToPath(new URL('../legacy-stub/schema', import.meta.url));
@@ -103,7 +110,7 @@ try {
     }
   })();
 
-  for (const service of ['pim', 'pricing'] as const) {
+  for (const service of services) {
     const run: ServiceRun = { service, seedSeconds: null, lastSeeding: null, buildDocumentsMs: null, reconcile: 'pending' };
     runs.push(run);
     const storeUrl = server.url(service);
@@ -120,11 +127,12 @@ try {
     };
     const entry = path.join(root, 'extracted', service, 'main.ts');
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []), '--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      if (serviceLog) appendFileSync(serviceLog, chunk);
       const built = /"documents":\d+,"ms":(\d+),"msg":"built the documents/.exec(output);
       if (built) run.buildDocumentsMs = Number(built[1]);
     });

@@ -6,11 +6,20 @@ import { Lsn } from '../../../cdc/offsets/lsn.ts';
 import type { CatalogDictionary } from '../domain/catalog-dictionary.ts';
 import { buildProductDocument } from '../domain/document-builder.ts';
 import type { ProductStore } from '../store/product-store.ts';
+import { PostgresProductStore } from '../store/postgres/postgres-product-store.ts';
 import type { PimMetrics } from '../metrics.ts';
 import { applyRawChanges, changesDictionary } from './raw-catalog.ts';
 import { loadDictionary, readRawProducts } from './raw-product-reader.ts';
 
 const REBUILD_BATCH = 500;
+/**
+ * Marks pim_document's table comment while its secondary indexes are dropped (their definitions
+ * follow as JSON). A comment, not a row: `store reset` truncates every table, and the definitions
+ * must outlive that.
+ */
+const DEFERRED_INDEXES_MARK = 'strangler:deferred-indexes ';
+/** The PostgreSQL store's tables whose secondary indexes are built after, not during, the first write of a seeded catalog. */
+const DOCUMENT_TABLES = ['pim_document', 'pim_document_category'];
 
 export interface ProjectorDeps {
   pool: pg.Pool;
@@ -75,6 +84,75 @@ export class CatalogProjector {
   /** Rebuilds every product still marked dirty (after a crash, or after `markAllDirty`). */
   flushDirty(): Promise<number> {
     return this.exclusive(() => this.rebuildDirty());
+  }
+
+  /**
+   * Builds the documents of a freshly seeded catalog (every product dirty, no document yet). With
+   * the PostgreSQL store and an empty pim_document, the documents' secondary indexes (GIN over
+   * fields and search text, a dozen btrees) are dropped first and built again once at the end:
+   * maintaining them row by row cost ~1 ms per document, most of the seeding time. Their
+   * definitions are kept in pim_document's comment (same transaction as the drop) until they
+   * exist again, so a crash in between is repaired by `restoreDeferredIndexes` at the next start.
+   */
+  flushSeeded(): Promise<number> {
+    return this.exclusive(async () => {
+      const deferred = this.deps.store instanceof PostgresProductStore && (await this.deferDocumentIndexes());
+      const built = await this.rebuildDirty(2);
+      if (deferred) await this.restoreIndexes();
+      return built;
+    });
+  }
+
+  /** Creates again the document indexes a seeding left dropped (a crash while building its documents). */
+  restoreDeferredIndexes(): Promise<void> {
+    return this.exclusive(() => this.restoreIndexes());
+  }
+
+  private async deferDocumentIndexes(): Promise<boolean> {
+    const client = await this.deps.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const held = (await deferredIndexes(client)) !== null;
+      const { rows: documents } = await client.query('SELECT 1 FROM pim_document LIMIT 1');
+      if (held || documents.length > 0) {
+        await client.query('ROLLBACK');
+        return held;
+      }
+      // Indexes that back a constraint (primary keys: ON CONFLICT needs them) stay.
+      const { rows } = await client.query<{ name: string; definition: string }>(
+        `SELECT i.indexname AS name, i.indexdef AS definition
+           FROM pg_indexes i
+          WHERE i.schemaname = current_schema() AND i.tablename = ANY($1::text[])
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass)`,
+        [DOCUMENT_TABLES],
+      );
+      await client.query(`COMMENT ON TABLE pim_document IS ${client.escapeLiteral(DEFERRED_INDEXES_MARK + JSON.stringify(rows))}`);
+      for (const row of rows) await client.query(`DROP INDEX ${quoteIdent(row.name)}`);
+      await client.query('COMMIT');
+      this.log.info({ indexes: rows.length }, 'document indexes dropped until the seeded documents are written');
+      return true;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async restoreIndexes(): Promise<void> {
+    const indexes = await deferredIndexes(this.deps.pool);
+    if (!indexes) return;
+    const started = performance.now();
+    const client = await this.deps.pool.connect();
+    try {
+      await client.query(`SET maintenance_work_mem = '256MB'`);
+      for (const index of indexes) await client.query(index.definition.replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX IF NOT EXISTS '));
+      await client.query('COMMENT ON TABLE pim_document IS NULL');
+      await client.query('RESET maintenance_work_mem');
+    } finally {
+      client.release();
+    }
+    this.log.info({ indexes: indexes.length, ms: Math.round(performance.now() - started) }, 'document indexes built');
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -144,12 +222,26 @@ export class CatalogProjector {
     return { applied, skipped: changes.length - applied };
   }
 
-  private async rebuildDirty(): Promise<number> {
+  /**
+   * Rebuilds the dirty products, REBUILD_BATCH at a time; `workers` > 1 splits them by
+   * entity_id modulo `workers`, each share rebuilt by its own loop at the same time (disjoint
+   * products: no two rebuilds of one product race). The seeded build uses 2: one loop reads and
+   * builds documents in Node while the other's write runs in PostgreSQL.
+   */
+  private async rebuildDirty(workers = 1): Promise<number> {
+    if (workers > 1) {
+      const counts = await Promise.all(Array.from({ length: workers }, (_, share) => this.rebuildShare(workers, share)));
+      return counts.reduce((sum, count) => sum + count, 0);
+    }
+    return this.rebuildShare(1, 0);
+  }
+
+  private async rebuildShare(workers: number, share: number): Promise<number> {
     let rebuilt = 0;
     for (;;) {
       const { rows } = await this.deps.pool.query<{ entity_id: number }>(
-        'SELECT entity_id FROM pim_product_state WHERE dirty ORDER BY entity_id LIMIT $1',
-        [REBUILD_BATCH],
+        'SELECT entity_id FROM pim_product_state WHERE dirty AND entity_id % $2 = $3 ORDER BY entity_id LIMIT $1',
+        [REBUILD_BATCH, workers, share],
       );
       if (rows.length === 0) return rebuilt;
       const ids = rows.map((row) => row.entity_id);
@@ -170,4 +262,15 @@ export class CatalogProjector {
   lastAppliedLsn(): Promise<string | null> {
     return this.positions.lastAppliedLsn(this.deps.pool).then((lsn) => lsn?.toString() ?? null);
   }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+async function deferredIndexes(db: pg.Pool | pg.ClientBase): Promise<Array<{ name: string; definition: string }> | null> {
+  const { rows } = await db.query<{ comment: string | null }>(`SELECT obj_description('pim_document'::regclass, 'pg_class') AS comment`);
+  const comment = rows[0]?.comment;
+  if (!comment?.startsWith(DEFERRED_INDEXES_MARK)) return null;
+  return JSON.parse(comment.slice(DEFERRED_INDEXES_MARK.length)) as Array<{ name: string; definition: string }>;
 }

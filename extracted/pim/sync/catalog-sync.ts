@@ -52,7 +52,7 @@ export class CatalogSync {
       logger: options.logger,
       beforeComplete: async () => {
         const started = performance.now();
-        const built = await options.projector.flushDirty();
+        const built = await options.projector.flushSeeded();
         this.log.info({ documents: built, ms: Math.round(performance.now() - started) }, 'built the documents of the seeded catalog');
       },
     });
@@ -95,6 +95,7 @@ export class CatalogSync {
   private async run(): Promise<void> {
     const { projector } = this.options;
     // Documents left dirty by a crash are rebuilt first (not while seeding: they are built at its end).
+    await projector.restoreDeferredIndexes();
     const storeEmpty = (await projector.lastAppliedLsn()) === null;
     if ((await this.seeding.prepare(storeEmpty)) === 'seeded') await projector.flushDirty();
     if (this.stopping) return;
