@@ -36,6 +36,7 @@ describe('preparing the legacy database for the stack', () => {
   it('when the database is empty, then it migrates and seeds the requested number of products', async () => {
     const report = await prepareLegacyDatabase({ databaseUrl: database.url, products: 25, logger: silentLogger(), capture });
     expect(report.migrations).toEqual(['001-catalog.sql', '002-storefront.sql']);
+    expect(report.created).toBe(true);
     expect(report.seed).toMatchObject({ seeded: true, products: 25 });
     expect(report.capturePrepared).toBe(cdcPresent);
     const [row] = await query<{ count: string }>('SELECT count(*) FROM catalog_product_entity');
@@ -65,6 +66,7 @@ describe('preparing the legacy database for the stack', () => {
   it('when the stack starts again, then nothing is migrated or seeded twice', async () => {
     const report = await prepareLegacyDatabase({ databaseUrl: database.url, products: 40, logger: silentLogger(), capture });
     expect(report.migrations).toEqual([]);
+    expect(report.created).toBe(false);
     expect(report.seed.seeded).toBe(false);
     const [row] = await query<{ count: string }>('SELECT count(*) FROM catalog_product_entity');
     expect(Number(row?.count)).toBe(25);

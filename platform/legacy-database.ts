@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { seedLegacy } from '../legacy-stub/seed/seed.ts';
@@ -11,6 +12,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface LegacyDatabaseReport {
   migrations: string[];
+  /** The schema was created by this call: a brand-new legacy database, with no change history yet. */
+  created: boolean;
   capturePrepared: boolean;
   seed: { seeded: boolean; products: number; ms: number };
 }
@@ -35,7 +38,10 @@ export async function prepareLegacyDatabase(options: {
 }): Promise<LegacyDatabaseReport> {
   const log = options.logger.child({ component: 'legacy-database' });
   await assertLogicalWal(options.databaseUrl);
-  const migrations = await migrate(options.databaseUrl, path.join(ROOT, 'legacy-stub', 'schema'), options.logger);
+  const schema = path.join(ROOT, 'legacy-stub', 'schema');
+  const firstMigration = (await readdir(schema)).filter((name) => name.endsWith('.sql')).sort()[0];
+  const migrations = await migrate(options.databaseUrl, schema, options.logger);
+  const created = firstMigration !== undefined && migrations.includes(firstMigration);
   const captureSetup = await loadCaptureSetup();
   if (captureSetup) {
     const { tables, ...names } = options.capture ?? {};
@@ -49,7 +55,7 @@ export async function prepareLegacyDatabase(options: {
   }
   // The seed says itself whether it wrote the catalog or found one there.
   const seed = await seedLegacy(options.databaseUrl, { products: options.products, logger: options.logger });
-  return { migrations, capturePrepared: Boolean(captureSetup), seed };
+  return { migrations, created, capturePrepared: Boolean(captureSetup), seed };
 }
 
 async function loadCaptureSetup(): Promise<CaptureSetup | undefined> {

@@ -6,6 +6,7 @@ import { resolveAdminToken } from './admin-token.ts';
 import { ensureDatabase, withDatabase } from './database.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.ts';
 import { StranglerError, messageOf, redactUrl } from './errors.ts';
+import { forgetBrokerHistory, historyQueues } from './broker-history.ts';
 import { prepareLegacyDatabase } from './legacy-database.ts';
 import { createLogPrettifier, lineWriter } from './log-prettifier.ts';
 import { createRootLogger, type Logger } from './logger.ts';
@@ -168,8 +169,13 @@ export class StackLauncher {
 
     const urls = await this.#databases();
     this.#checkpoint();
-    await prepareLegacyDatabase({ databaseUrl: urls.legacy, products: config.seedProducts, logger: log, capture: config.capture });
+    const legacy = await prepareLegacyDatabase({ databaseUrl: urls.legacy, products: config.seedProducts, logger: log, capture: config.capture });
     this.#checkpoint();
+    if (legacy.created && brokerUsers.length) {
+      // RabbitMQ outlives a deleted .data/: what it holds of an older database must not reach the new stores.
+      await forgetBrokerHistory({ amqpUrl: config.amqpUrl, queues: historyQueues(this.#deps.baseEnv), logger: log });
+      this.#checkpoint();
+    }
 
     const token = await resolveAdminToken({ token: config.adminToken, dataDir: config.dataDir });
     const env = childEnvironment(this.#deps.baseEnv, config, urls, token.token);
