@@ -241,10 +241,10 @@ export class CatalogProjector {
     // Onwards from the last product rebuilt: nothing marks products dirty meanwhile (the projector's
     // lock), and the partial index still holds the entries just cleared until a vacuum, which a
     // scan from the start would step over again and again (quadratic over 100,000 products).
-    let after = Number.MIN_SAFE_INTEGER;
+    let after = -2_147_483_648;
     for (;;) {
       const { rows } = await this.deps.pool.query<{ entity_id: number }>(
-        'SELECT entity_id FROM pim_product_state WHERE dirty AND entity_id > $4 AND entity_id % $2 = $3 ORDER BY entity_id LIMIT $1',
+        'SELECT entity_id FROM pim_product_state WHERE dirty AND entity_id > $4::int AND entity_id % $2 = $3 ORDER BY entity_id LIMIT $1',
         [REBUILD_BATCH, workers, share, after],
       );
       if (rows.length === 0) return rebuilt;
