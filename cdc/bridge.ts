@@ -312,7 +312,7 @@ export class CdcBridge {
           const output = outputs[index]!;
           if (output.kind === 'commit') {
             coordinator.commit(output.endLsn, output.commitTimeMs, output.events);
-            if (output.events > 0 && openCommitLsn) watermarks.committed(openCommitLsn);
+            if (output.events > 0) watermarks.committed(output.commitLsn);
             continue;
           }
           if (coordinator.outstanding > config.maxInFlight) {
@@ -332,8 +332,6 @@ export class CdcBridge {
         return undefined;
       };
       const eventCounters = this.metrics.eventCounters;
-      // The commit LSN of the transaction being read, for the stream watermark (GET /watermark).
-      let openCommitLsn: Lsn | undefined;
       const watermarks = new StreamWatermarks(async (prefix, token) => {
         await client.query('SELECT pg_logical_emit_message(false, $1, $2)', [prefix, token]);
       });
@@ -380,7 +378,6 @@ export class CdcBridge {
             return holding.then(() => new Promise<void>(() => undefined));
           }
           if (snapshotRunner.watching) snapshotRunner.observe(message);
-          if (message.tag === 'begin') openCommitLsn = message.finalLsn ?? lsn;
           if (message.tag === 'message') {
             if (watermarks.onMessage(message.prefix, message.content)) return undefined;
             snapshotRunner.onLogicalMessage(lsn, message);

@@ -14,7 +14,7 @@ import type { PgoutputMessage, RelationMessage } from './pgoutput-decoder.ts';
 
 export type TransactionOutput =
   | { kind: 'event'; event: PublishableEvent }
-  | { kind: 'commit'; endLsn: Lsn; commitTimeMs: number; events: number };
+  | { kind: 'commit'; endLsn: Lsn; commitLsn: Lsn; commitTimeMs: number; events: number };
 
 /** What a relation needs on the hot path, made once per Relation message. */
 interface RelationState {
@@ -75,9 +75,10 @@ export class TransactionContext {
         const events = this.position;
         const endLsn = message.commitEndLsnValue ?? lsn;
         const commitTimeMs = this.current?.commitTimeMs ?? message.commitTimeMs;
+        const commitLsn = this.current?.commitLsn ?? message.commitLsnValue ?? lsn;
         this.current = undefined;
         this.encoder = undefined;
-        return [{ kind: 'commit', endLsn, commitTimeMs, events }];
+        return [{ kind: 'commit', endLsn, commitLsn, commitTimeMs, events }];
       }
       default:
         // relation, type, origin and logical messages (heartbeats) carry no row change.
