@@ -7,7 +7,7 @@ import amqp from 'amqplib';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { publishProductSnapshot, publishSnapshotControl } from '../../cdc/consumer/testing/snapshot-publisher.ts';
+import { publishProductSnapshot, publishSnapshotControl, seedSnapshotId } from '../../cdc/consumer/testing/snapshot-publisher.ts';
 
 // extracted/pim/main.ts as the stack launcher starts it: env in, JSON logs out, SIGTERM to stop.
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
@@ -44,23 +44,6 @@ afterAll(async () => {
   await connection.close();
   await database?.drop();
 });
-
-/** The snapshot id the PIM recorded before requesting its seed (cdc_seed), once it is there. */
-async function seedSnapshotId(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const row = await client.query<{ snapshot_id: string }>('SELECT snapshot_id FROM cdc_seed').then((result) => result.rows[0], () => undefined);
-      if (row?.snapshot_id) return row.snapshot_id;
-      if (Date.now() > deadline) throw new Error('no snapshot requested');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  } finally {
-    await client.end();
-  }
-}
 
 describe('the PIM process', () => {
   it('starts from its environment, answers /healthz and /readyz, and stops cleanly on SIGTERM', async () => {

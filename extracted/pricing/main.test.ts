@@ -7,7 +7,7 @@ import amqp from 'amqplib';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { publishProductSnapshot, publishSnapshotControl } from '../../cdc/consumer/testing/snapshot-publisher.ts';
+import { publishProductSnapshot, publishSnapshotControl, seedSnapshotId } from '../../cdc/consumer/testing/snapshot-publisher.ts';
 
 // extracted/pricing/main.ts as the stack launcher runs it: `node --import tsx`, configured by environment only.
 
@@ -45,23 +45,6 @@ async function listeningPort(process_: ReturnType<typeof run>): Promise<number> 
     if (match) return Number(match[1]);
     if (Date.now() > deadline) throw new Error(`no listening line: ${process_.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** The snapshot id the service recorded before requesting its seed (cdc_seed), once it is there. */
-async function seedSnapshotId(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const row = await client.query<{ snapshot_id: string }>('SELECT snapshot_id FROM cdc_seed').then((result) => result.rows[0], () => undefined);
-      if (row?.snapshot_id) return row.snapshot_id;
-      if (Date.now() > deadline) throw new Error('no snapshot requested');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  } finally {
-    await client.end();
   }
 }
 

@@ -1,4 +1,5 @@
 import amqp from 'amqplib';
+import pg from 'pg';
 import { buildChangeEvent, type RelationInfo } from '../../events/change-event.ts';
 import { TypeOid } from '../../events/value-mapping.ts';
 import { Lsn } from '../../offsets/lsn.ts';
@@ -105,5 +106,25 @@ export async function publishSnapshotControl(options: {
     await channel.waitForConfirms();
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * The snapshot id a seeding service recorded in its store (`cdc_seed`) before requesting its
+ * snapshot, once it is there (polled for up to 30 s): what a spec publishes the snapshot under.
+ */
+export async function seedSnapshotId(storeUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: storeUrl });
+  await client.connect();
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const row = await client.query<{ snapshot_id: string }>('SELECT snapshot_id FROM cdc_seed').then((result) => result.rows[0], () => undefined);
+      if (row?.snapshot_id) return row.snapshot_id;
+      if (Date.now() > deadline) throw new Error('no snapshot requested');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await client.end();
   }
 }
