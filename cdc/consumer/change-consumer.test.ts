@@ -1,51 +1,24 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import amqp from 'amqplib';
+import type amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import pg from 'pg';
+import type pg from 'pg';
 import { inject } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
 import { silentLogger } from '../../platform/logger.ts';
-import { buildChangeEvent, type PublishableEvent, type RelationInfo } from '../events/change-event.ts';
-import { Lsn } from '../offsets/lsn.ts';
-import { TypeOid } from '../events/value-mapping.ts';
+import type { PublishableEvent } from '../events/change-event.ts';
 import { AppliedPositions } from './applied-positions.ts';
 import { ChangeConsumer } from './change-consumer.ts';
 import type { ReceivedChange } from './received-change.ts';
+import { ConsumerSpecKit, priceChange as buildPriceChange, until } from './testing/consumer-spec-kit.ts';
 
 const amqpUrl = inject('amqpUrl');
-const suffix = randomBytes(4).toString('hex');
-const exchange = `test.cdc.consumer.${suffix}`;
-let database: TestDatabase;
+const kit = new ConsumerSpecKit(amqpUrl, 'consumer');
+const exchange = kit.exchange;
 let pool: pg.Pool;
 let connection: ChannelModel;
 let publishChannel: ConfirmChannel;
-const queues: string[] = [];
-
-const priceRelation: RelationInfo = {
-  schema: 'public',
-  table: 'catalog_product_entity_decimal',
-  columns: [
-    { name: 'value_id', typeOid: TypeOid.int4, typeMod: -1 },
-    { name: 'value', typeOid: TypeOid.numeric, typeMod: -1 },
-  ],
-  keyColumns: ['value_id'],
-};
 
 function priceChange(commitLsn: string, position: number, valueId: number, value: string, op: 'c' | 'u' = 'u'): PublishableEvent {
-  return buildChangeEvent(
-    {
-      op,
-      relation: priceRelation,
-      oldTuple: op === 'u' ? { value_id: String(valueId), value: '0' } : null,
-      newTuple: { value_id: String(valueId), value },
-      lsn: Lsn.parse(commitLsn),
-      position,
-      dataCollectionOrder: position + 1,
-    },
-    { xid: 1000, commitLsn: Lsn.parse(commitLsn), commitTimeMs: Date.now() },
-    { serverName: 'legacy', database: 'legacy', transactionMetadata: true, now: Date.now },
-  );
+  return buildPriceChange({ op, commitLsn, position, valueId, value, transactionMetadata: true });
 }
 
 async function publish(event: PublishableEvent): Promise<void> {
@@ -58,36 +31,14 @@ async function publish(event: PublishableEvent): Promise<void> {
   await publishChannel.waitForConfirms();
 }
 
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-function queueName(label: string): string {
-  const name = `test.${label}.${suffix}`;
-  queues.push(name, `${name}.dead`, `${name}.retry`);
-  return name;
-}
+const queueName = (label: string): string => kit.queueName(label);
 
 beforeAll(async () => {
-  database = await createTestDatabase('cdc_consumer');
-  pool = new pg.Pool({ connectionString: database.url, max: 4 });
-  await pool.query('CREATE TABLE prices (value_id int PRIMARY KEY, value numeric NOT NULL)');
-  connection = await amqp.connect(amqpUrl);
-  publishChannel = await connection.createConfirmChannel();
-  await publishChannel.assertExchange(exchange, 'topic', { durable: true });
+  await kit.start('cdc_consumer');
+  ({ pool, connection, channel: publishChannel } = kit);
 });
 
-afterAll(async () => {
-  for (const queue of queues) await publishChannel.deleteQueue(queue).catch(() => undefined);
-  await publishChannel.deleteExchange(exchange).catch(() => undefined);
-  await connection.close().catch(() => undefined);
-  await pool.end();
-  await database.drop();
-});
+afterAll(() => kit.cleanup());
 
 describe('the consumer kit', () => {
   it('when a change is delivered twice and an older change arrives after a newer one, then the store keeps the newer value', async () => {

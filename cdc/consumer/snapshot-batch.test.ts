@@ -1,55 +1,28 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import amqp from 'amqplib';
+import type amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
+import type pg from 'pg';
 import { silentLogger } from '../../platform/logger.ts';
-import { buildChangeEvent, type RelationInfo } from '../events/change-event.ts';
 import { Lsn } from '../offsets/lsn.ts';
-import { TypeOid } from '../events/value-mapping.ts';
 import { BATCH_CONTENT_TYPE, BATCH_HEADER, CONTROL_HEADER, SNAPSHOT_ID_HEADER, type ControlKind, type SnapshotProgress } from '../snapshot/snapshot-protocol.ts';
 import { AppliedPositions } from './applied-positions.ts';
 import { ChangeConsumer } from './change-consumer.ts';
 import type { ReceivedChange } from './received-change.ts';
+import { ConsumerSpecKit, priceChange, until } from './testing/consumer-spec-kit.ts';
 
 // Snapshot batches and control messages (cdc/snapshot/snapshot-protocol.ts) as the consumer kit
 // sees them: published straight to the service's queue through the default exchange, as the
 // bridge does for a snapshot's target.
 
 const amqpUrl = inject('amqpUrl');
-const suffix = randomBytes(4).toString('hex');
-const exchange = `test.cdc.batch.${suffix}`;
-let database: TestDatabase;
+const kit = new ConsumerSpecKit(amqpUrl, 'batch');
+const exchange = kit.exchange;
 let pool: pg.Pool;
 let connection: ChannelModel;
 let channel: ConfirmChannel;
-const queues: string[] = [];
-
-const relation: RelationInfo = {
-  schema: 'public',
-  table: 'catalog_product_entity_decimal',
-  columns: [
-    { name: 'value_id', typeOid: TypeOid.int4, typeMod: -1 },
-    { name: 'value', typeOid: TypeOid.numeric, typeMod: -1 },
-  ],
-  keyColumns: ['value_id'],
-};
 
 function event(op: 'r' | 'u', commitLsn: string, position: number, valueId: number, value: string) {
-  return buildChangeEvent(
-    {
-      op: op === 'r' ? 'c' : 'u',
-      relation,
-      oldTuple: op === 'u' ? { value_id: String(valueId), value: '0' } : null,
-      newTuple: { value_id: String(valueId), value },
-      lsn: Lsn.parse(commitLsn),
-      position,
-      dataCollectionOrder: position + 1,
-    },
-    { xid: 1000, commitLsn: Lsn.parse(commitLsn), commitTimeMs: Date.now() },
-    { serverName: 'legacy', database: 'legacy', transactionMetadata: false, now: Date.now },
-  );
+  return priceChange({ op: op === 'r' ? 'c' : 'u', commitLsn, position, valueId, value, transactionMetadata: false });
 }
 
 /** A batch message as snapshot-protocol.ts describes it: rows i at (commit_lsn, position + i). */
@@ -100,19 +73,7 @@ async function publishControl(queue: string, kind: ControlKind, progress: Partia
   await channel.waitForConfirms();
 }
 
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-function queueName(label: string): string {
-  const name = `test.${label}.${suffix}`;
-  queues.push(name, `${name}.dead`, `${name}.retry`);
-  return name;
-}
+const queueName = (label: string): string => kit.queueName(label);
 
 async function deadLetters(queue: string): Promise<amqp.GetMessage[]> {
   const check = await connection.createChannel();
@@ -144,21 +105,11 @@ async function applyBatch(positions: AppliedPositions, changes: readonly Receive
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase('cdc_consumer_batch');
-  pool = new pg.Pool({ connectionString: database.url, max: 4 });
-  await pool.query('CREATE TABLE prices (value_id int PRIMARY KEY, value numeric NOT NULL)');
-  connection = await amqp.connect(amqpUrl);
-  channel = await connection.createConfirmChannel();
-  await channel.assertExchange(exchange, 'topic', { durable: true });
+  await kit.start('cdc_consumer_batch');
+  ({ pool, connection, channel } = kit);
 });
 
-afterAll(async () => {
-  for (const queue of queues) await channel.deleteQueue(queue).catch(() => undefined);
-  await channel.deleteExchange(exchange).catch(() => undefined);
-  await connection.close().catch(() => undefined);
-  await pool.end();
-  await database.drop();
-});
+afterAll(() => kit.cleanup());
 
 describe('the consumer kit with snapshot batches', () => {
   it('when a batch message arrives, then batchHandler gets one change per row, positioned at commit_lsn and position + i, in one call', async () => {
