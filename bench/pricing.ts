@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { openSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,7 +34,18 @@ const seconds = Number(process.env.BENCH_PRICING_SECONDS ?? 10);
 // BENCH_PRICING_NICE=-10: run the service and the fixed-rate generator at that scheduling
 // priority (a diagnostic for a loaded machine, where both wait tens of ms for a CPU; reported).
 const serviceNice = process.env.BENCH_PRICING_NICE ? Number(process.env.BENCH_PRICING_NICE) : undefined;
+// BENCH_PRICING_FIXED_RUNS (3): fixed-rate runs against the service, each reported; the target holds only if every one meets it.
+const fixedRuns = Math.max(1, Number(process.env.BENCH_PRICING_FIXED_RUNS ?? 3));
+// BENCH_PRICING_QUICK=1: the service's fixed-rate runs only (no maximum-throughput runs, no legacy): a diagnostic, no verdict.
+const quick = process.env.BENCH_PRICING_QUICK === '1';
+// BENCH_PRICING_SERVICE_FLAGS: node flags for the service process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or
+// "--trace-gc"), with its stdout in BENCH_PRICING_SERVICE_LOG when set. The fixed-rate runs' windows are printed in
+// CLOCK_MONOTONIC microseconds, the clock of a .cpuprofile's sample times, to cut a profile to them.
+const serviceFlags = process.env.BENCH_PRICING_SERVICE_FLAGS?.split(' ').filter(Boolean) ?? [];
+const serviceLog = process.env.BENCH_PRICING_SERVICE_LOG;
 const FIXED_RATE = 1000;
+/** prom-client's default eventLoopMonitoringPrecision (the service's event-loop delay figures). */
+const EVENT_LOOP_SAMPLING_MS = 10;
 // Enough that a slow answer does not hold up the next ones (an open loop queues beyond this).
 const FIXED_CONNECTIONS = 32;
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -64,6 +76,8 @@ interface RunResult {
   fixedRate?: LoadResult;
   errors: number;
   non2xx: number;
+  /** 1-minute load average at the end of the run. */
+  loadAverage?: number;
 }
 
 const children: ChildProcess[] = [];
@@ -101,7 +115,7 @@ try {
       PRICING_QUEUE: names.queue,
       CDC_URL: 'http://127.0.0.1:9',
       LOG_LEVEL: process.env.BENCH_PRICING_VERBOSE ?? 'warn',
-    }),
+    }, { flags: serviceFlags, stdout: serviceLog ? openSync(serviceLog, 'w') : undefined }),
   );
   if (serviceNice !== undefined) {
     // A diagnostic, not the benchmark: on a shared, overloaded box a process waits for a CPU for
@@ -143,43 +157,57 @@ try {
   const loadBefore = loadavg()[0]!;
   const results: RunResult[] = [];
   const fixedPaths = Array.from({ length: 50_000 }, randomPath);
-  let serviceInside: ServiceInside | undefined;
+  const serviceInside: ServiceInside[] = [];
   for (const [target, base, port] of [['service', serviceBase, pricingPort], ['legacy', legacyBase, legacyPort]] as const) {
+    if (quick && target === 'legacy') continue;
     await run(base, randomPath, { connections: 10, duration: 3 }); // warm-up (connections, JIT, cache)
-    results.push({ target, mode: 'max', ...(await run(base, randomPath, { connections: 10, duration: seconds })) });
-    const before = target === 'service' ? await serviceFigures(serviceBase) : undefined;
-    const fixed = await generateLoad({ port, paths: fixedPaths, perSecond: FIXED_RATE, seconds, connections: FIXED_CONNECTIONS, nice: serviceNice });
-    if (before) serviceInside = inside(before, await serviceFigures(serviceBase));
-    results.push({
-      target,
-      mode: '1000/s',
-      requests: fixed.requests,
-      requestsPerSecond: fixed.perSecond,
-      p50Ms: fixed.latency.p50,
-      p99Ms: fixed.latency.p99,
-      fixedRate: fixed,
-      // The generator counts a non-200 answer and a transport error alike.
-      errors: fixed.failed,
-      non2xx: 0,
-    });
+    if (!quick) results.push({ target, mode: 'max', ...(await run(base, randomPath, { connections: 10, duration: seconds })) });
+    // The service is measured several times (BENCH_PRICING_FIXED_RUNS): one run's p99 on a shared machine is mostly luck.
+    for (let round = 0; round < (target === 'service' ? fixedRuns : 1); round += 1) {
+      const before = target === 'service' ? await serviceFigures(serviceBase) : undefined;
+      const fromMicros = monotonicMicros();
+      const fixed = await generateLoad({ port, paths: fixedPaths, perSecond: FIXED_RATE, seconds, connections: FIXED_CONNECTIONS, nice: serviceNice });
+      if (before) serviceInside.push(inside(before, await serviceFigures(serviceBase), fixed.requests, [fromMicros, monotonicMicros()]));
+      results.push({
+        target,
+        mode: '1000/s',
+        requests: fixed.requests,
+        requestsPerSecond: fixed.perSecond,
+        p50Ms: fixed.latency.p50,
+        p99Ms: fixed.latency.p99,
+        fixedRate: fixed,
+        // The generator counts a non-200 answer and a transport error alike.
+        errors: fixed.failed,
+        non2xx: 0,
+        loadAverage: Number(loadavg()[0]!.toFixed(2)),
+      });
+    }
   }
   const metrics = await (await fetch(`${serviceBase}/metrics`)).text();
   const hitRatio = Number(/^pricing_cache_hit_ratio (\S+)$/m.exec(metrics)?.[1] ?? NaN);
 
-  const of = (target: string, mode: string) => results.find((r) => r.target === target && r.mode === mode)!;
-  const fixedService = of('service', '1000/s');
+  const of = (target: string, mode: string) => results.find((r) => r.target === target && r.mode === mode);
+  const fixedServices = results.filter((r) => r.target === 'service' && r.mode === '1000/s');
+  // The worst of the service's fixed-rate runs is what counts: "under 5 ms" has to hold every time.
+  const fixedService = fixedServices.reduce((worst, r) => (r.p99Ms > worst.p99Ms ? r : worst));
   const fixedLegacy = of('legacy', '1000/s');
+  const maxService = of('service', 'max');
+  const maxLegacy = of('legacy', 'max');
   const targets = {
-    p99UnderFiveMsAt1000: { value: fixedService.p99Ms, target: '< 5 ms', pass: fixedService.p99Ms < 5 && fixedService.non2xx === 0 && fixedService.errors === 0 },
+    p99UnderFiveMsAt1000: {
+      value: fixedService.p99Ms,
+      target: `< 5 ms (worst of ${fixedServices.length} runs)`,
+      pass: fixedServices.every((r) => r.p99Ms < 5 && r.non2xx === 0 && r.errors === 0),
+    },
     p99QuarterOfLegacyAt1000: {
-      value: Number((fixedService.p99Ms / fixedLegacy.p99Ms).toFixed(3)),
+      value: fixedLegacy ? Number((fixedService.p99Ms / fixedLegacy.p99Ms).toFixed(3)) : NaN,
       target: '≤ 0.25 × legacy p99 at 1,000 req/s',
-      pass: fixedService.p99Ms <= fixedLegacy.p99Ms / 4,
+      pass: fixedLegacy !== undefined && fixedService.p99Ms <= fixedLegacy.p99Ms / 4,
     },
     p99QuarterOfLegacyAtMax: {
-      value: Number((of('service', 'max').p99Ms / of('legacy', 'max').p99Ms).toFixed(3)),
+      value: maxService && maxLegacy ? Number((maxService.p99Ms / maxLegacy.p99Ms).toFixed(3)) : NaN,
       target: '≤ 0.25 × legacy p99 at maximum throughput (reported)',
-      pass: of('service', 'max').p99Ms <= of('legacy', 'max').p99Ms / 4,
+      pass: maxService !== undefined && maxLegacy !== undefined && maxService.p99Ms <= maxLegacy.p99Ms / 4,
     },
   };
   console.log(`\nfinal-price, ${products} products, 10 connections, ${seconds} s per run, random sku × group × qty\n`);
@@ -195,15 +223,22 @@ try {
       'p99 from send (ms)': r.fixedRate?.fromSend.p99 ?? '',
       'client late p99 (ms)': r.fixedRate?.late?.p99 ?? '',
       errors: r.errors + r.non2xx,
+      load: r.loadAverage ?? '',
     })),
   );
   console.table(Object.entries(targets).map(([name, t]) => ({ target: name, value: t.value, wanted: t.target, pass: t.pass })));
   const machine = { cpus: cpus().length, loadAverageBefore: Number(loadBefore.toFixed(2)), loadAverageAfter: Number(loadavg()[0]!.toFixed(2)) };
-  if (serviceInside) {
-    console.log(
-      `inside the service during its 1,000/s run: ${serviceInside.answeredUnderMs.map(([ms, share]) => `${(share * 100).toFixed(2)}% answered ≤ ${ms} ms`).join(', ')}; ` +
-        `event-loop delay p99 ${serviceInside.eventLoopDelayP99Ms} ms, max ${serviceInside.eventLoopDelayMaxMs} ms; ` +
-        `${serviceInside.gcCount} GC pauses, ${serviceInside.gcMs} ms in total`,
+  if (serviceInside.length > 0) {
+    console.log('\ninside the service during its 1,000/s runs (event-loop delay beyond the 10 ms sampling interval of prom-client\'s monitor):');
+    console.table(
+      serviceInside.map((figures) => ({
+        ...Object.fromEntries(figures.answeredUnderMs.map(([ms, share]) => [`≤ ${ms} ms`, `${(share * 100).toFixed(2)}%`])),
+        'loop delay p99 (ms)': figures.eventLoopDelayP99Ms,
+        'loop delay max (ms)': figures.eventLoopDelayMaxMs,
+        'CPU µs/request': figures.cpuMicrosPerRequest,
+        'GC pauses': figures.gcCount,
+        'GC ms': figures.gcMs,
+      })),
     );
   }
   console.log(`cache hit ratio ${hitRatio.toFixed(4)}; seed + catch-up ${catchUpMs} ms; ${machine.cpus} CPUs, 1-minute load ${machine.loadAverageBefore} → ${machine.loadAverageAfter}`);
@@ -214,7 +249,7 @@ try {
     secondsPerRun: seconds,
     connections: 10,
     fixedRate: { perSecond: FIXED_RATE, connections: FIXED_CONNECTIONS, generator: 'open loop in its own process, latency from each request\'s due time (bench/support/load-generator.ts)' },
-    serviceInsideFixedRun: serviceInside,
+    serviceInsideFixedRuns: serviceInside,
     serviceNice: serviceNice ?? null,
     catchUpMs,
     cacheHitRatio: hitRatio,
@@ -239,14 +274,19 @@ try {
   await rm(dataDir, { recursive: true, force: true });
 }
 
-function start(entry: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+function start(entry: string, env: Record<string, string>, options: { flags?: string[]; stdout?: number } = {}): ChildProcess {
+  const child = spawn(process.execPath, [...(options.flags ?? []), '--import', 'tsx', path.join(root, entry)], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     // BENCH_PRICING_VERBOSE=1 shows the children's logs (e.g. to see where a slow catch-up spends its time).
-    stdio: ['ignore', process.env.BENCH_PRICING_VERBOSE ? 'inherit' : 'ignore', 'inherit'],
+    stdio: ['ignore', options.stdout ?? (process.env.BENCH_PRICING_VERBOSE ? 'inherit' : 'ignore'), 'inherit'],
     cwd: root,
   });
   return child;
+}
+
+/** CLOCK_MONOTONIC in microseconds: the clock of V8's profile sample times, the same in every process. */
+function monotonicMicros(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 async function run(base: string, nextPath: () => string, options: { connections: number; duration: number; overallRate?: number }) {
@@ -313,6 +353,7 @@ interface ServiceFigures {
   eventLoopDelayMaxMs: number;
   gcCount: number;
   gcSeconds: number;
+  cpuSeconds: number;
 }
 
 interface ServiceInside {
@@ -322,6 +363,10 @@ interface ServiceInside {
   eventLoopDelayMaxMs: number;
   gcCount: number;
   gcMs: number;
+  /** The service's CPU time (user + system) over the run, per request sent. */
+  cpuMicrosPerRequest: number;
+  /** The run's window in CLOCK_MONOTONIC µs (to cut a --cpu-prof profile to it). */
+  monotonicWindowMicros: [number, number];
 }
 
 async function serviceFigures(base: string): Promise<ServiceFigures> {
@@ -336,10 +381,11 @@ async function serviceFigures(base: string): Promise<ServiceFigures> {
     eventLoopDelayMaxMs: value(/^pricing_nodejs_eventloop_lag_max_seconds (\S+)$/gm) * 1000,
     gcCount: value(/^pricing_nodejs_gc_duration_seconds_count\{[^}]*\} (\S+)$/gm),
     gcSeconds: value(/^pricing_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm),
+    cpuSeconds: value(/^pricing_process_cpu_seconds_total (\S+)$/gm),
   };
 }
 
-function inside(before: ServiceFigures, after: ServiceFigures): ServiceInside {
+function inside(before: ServiceFigures, after: ServiceFigures, requests: number, window: [number, number]): ServiceInside {
   const count = after.answeredCount - before.answeredCount;
   const answeredUnderMs: Array<[number, number]> = [];
   for (const [le, cumulative] of after.answered) {
@@ -349,10 +395,14 @@ function inside(before: ServiceFigures, after: ServiceFigures): ServiceInside {
   }
   return {
     answeredUnderMs: answeredUnderMs.filter(([ms]) => ms <= 5),
-    // The histogram restarted at the "before" scrape, so "after" covers the run alone.
-    eventLoopDelayP99Ms: Number(after.eventLoopDelayP99Ms.toFixed(2)),
-    eventLoopDelayMaxMs: Number(after.eventLoopDelayMaxMs.toFixed(2)),
+    // The histogram restarted at the "before" scrape, so "after" covers the run alone. prom-client
+    // samples the loop with a 10 ms timer and records the whole interval between two samples, so an
+    // idle loop reads 10 ms: what is beyond it is the delay.
+    eventLoopDelayP99Ms: Number(Math.max(0, after.eventLoopDelayP99Ms - EVENT_LOOP_SAMPLING_MS).toFixed(2)),
+    eventLoopDelayMaxMs: Number(Math.max(0, after.eventLoopDelayMaxMs - EVENT_LOOP_SAMPLING_MS).toFixed(2)),
     gcCount: after.gcCount - before.gcCount,
     gcMs: Number(((after.gcSeconds - before.gcSeconds) * 1000).toFixed(1)),
+    cpuMicrosPerRequest: Math.round(((after.cpuSeconds - before.cpuSeconds) * 1e6) / Math.max(1, requests)),
+    monotonicWindowMicros: window,
   };
 }
