@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Logger } from '../../platform/logger.ts';
 import { migrate } from '../../platform/migrations.ts';
 import { createPimApp } from './api/pim-app.ts';
+import { invalidatingWrites, ProductResponseCache, type ProductResponseCacheOptions } from './api/product-response-cache.ts';
 import { PimErrors } from './errors.ts';
 import { PimMetrics } from './metrics.ts';
 import type { ProductStore } from './store/product-store.ts';
@@ -39,12 +40,16 @@ export interface PimServiceDeps {
   metrics?: PimMetrics;
   /** false: serve only (no CDC consumer), e.g. for a benchmark filled by copyLegacySnapshot. */
   follow?: boolean;
+  /** The get-by-sku answer cache (api/product-response-cache.ts); false: none, every read asks the store. */
+  productCache?: ProductResponseCacheOptions | false;
 }
 
 export interface PimService {
   port: number;
   pool: pg.Pool;
+  /** The store; its writes invalidate the cached answers (write through it, not around it). */
   store: ProductStore;
+  productCache: ProductResponseCache | undefined;
   projector: CatalogProjector;
   freshness: Freshness;
   /** Resolves when the queue is followed (and an empty store's snapshot requested). */
@@ -63,14 +68,16 @@ export async function startPimService(deps: PimServiceDeps): Promise<PimService>
   }
   const pool = new pg.Pool({ connectionString: deps.databaseUrl, max: 10 });
   pool.on('error', (error) => log.warn({ err: error }, 'idle PIM database connection failed'));
-  const store = deps.createStore ? deps.createStore(pool) : new PostgresProductStore(pool);
-  await store.init();
+  const productCache = deps.productCache === false ? undefined : new ProductResponseCache(deps.productCache);
+  const createdStore = deps.createStore ? deps.createStore(pool) : new PostgresProductStore(pool);
+  await createdStore.init();
+  const store = productCache ? invalidatingWrites(createdStore, productCache) : createdStore;
   const metrics = deps.metrics ?? new PimMetrics();
   const projector = new CatalogProjector({ pool, store, logger: deps.logger, metrics });
   let sync: CatalogSync | undefined;
   const freshness = new Freshness({ projector, sync: () => sync, bridgeHealthUrl: deps.bridgeHealthUrl, logger: deps.logger });
   await freshness.load();
-  const app = createPimApp({ store, dictionary: () => projector.currentDictionary(), freshness, metrics, logger: deps.logger });
+  const app = createPimApp({ store, dictionary: () => projector.currentDictionary(), freshness, metrics, logger: deps.logger, productCache });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -103,6 +110,7 @@ export async function startPimService(deps: PimServiceDeps): Promise<PimService>
     port,
     pool,
     store,
+    productCache,
     projector,
     freshness,
     synced,

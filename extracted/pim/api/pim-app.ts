@@ -9,6 +9,7 @@ import type { PimMetrics } from '../metrics.ts';
 import type { ProductStore } from '../store/product-store.ts';
 import type { Freshness } from '../sync/freshness.ts';
 import { createProductReads } from './product-reads.ts';
+import type { ProductResponseCache } from './product-response-cache.ts';
 import { productsRouter } from './products-router.ts';
 import { searchRouter } from './search-router.ts';
 
@@ -18,6 +19,8 @@ export interface PimAppDeps {
   freshness: Freshness;
   metrics: PimMetrics;
   logger: Logger;
+  /** get-by-sku answers kept between document writes; the store's writes must invalidate it (invalidatingWrites). */
+  productCache?: ProductResponseCache;
 }
 
 /**

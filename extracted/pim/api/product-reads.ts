@@ -6,12 +6,15 @@ import { resolveCatalogQuery } from '../domain/catalog-query.ts';
 import type { PimMetrics } from '../metrics.ts';
 import type { ProductStore } from '../store/product-store.ts';
 import type { Freshness } from '../sync/freshness.ts';
+import type { ProductResponseCache } from './product-response-cache.ts';
 
 export interface ProductReadsDeps {
   store: ProductStore;
   dictionary: () => Promise<CatalogDictionary>;
   freshness: Freshness;
   metrics: PimMetrics;
+  /** Answers of get-by-sku kept between document writes (product-response-cache.ts); none: every read asks the store. */
+  productCache?: ProductResponseCache;
 }
 
 /** Takes the request and returns true, or returns false without touching it (then express answers it). */
@@ -35,16 +38,20 @@ const PRODUCT_PREFIX = '/rest/V1/products/';
  * case-insensitively and with a trailing slash), an undecodable sku, and every error other than
  * "no such sku" go to express, which answers them as before — the request is untouched until an
  * answer is ready, so express can start from scratch.
+ *
+ * A product's answer comes from `productCache` when it holds it (no PostgreSQL round trip, no
+ * encoding), else from the store, and is kept for the next read (product-response-cache.ts says
+ * how a document write drops it).
  */
 export function createProductReads(deps: ProductReadsDeps, express: (req: IncomingMessage, res: ServerResponse) => void): ProductReads {
   const productSeconds = deps.metrics.requestSeconds.labels({ route: '/rest/V1/products/:sku', status: '200' });
   const searchSeconds = deps.metrics.requestSeconds.labels({ route: SEARCH_PATH, status: '200' });
   const notFoundBody = JSON.stringify(MagentoErrors.productNotFound().toBody());
-  const send = (res: ServerResponse, status: number, body: string) => {
+  const send = (res: ServerResponse, status: number, body: string | Buffer) => {
     res.writeHead(status, {
       'X-Data-Lsn': deps.freshness.appliedLsn() ?? '0/0',
       'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': Buffer.byteLength(body),
+      'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
       Vary: 'Accept-Encoding',
     });
     res.end(body);
@@ -87,9 +94,17 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
     } catch {
       return false;
     }
+    const cache = deps.productCache;
+    const cached = cache?.get(sku);
+    if (cached !== undefined) {
+      send(res, 200, cached);
+      productSeconds.observe((performance.now() - started) / 1000);
+      return true;
+    }
+    const generation = cache?.generation ?? 0;
     deps.store.getBySku(sku).then((stored) => {
       if (stored) {
-        send(res, 200, stored.json);
+        send(res, 200, cache ? cache.fill(sku, stored.json, generation) : stored.json);
         productSeconds.observe((performance.now() - started) / 1000);
       } else {
         send(res, 404, notFoundBody);

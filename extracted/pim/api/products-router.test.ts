@@ -135,13 +135,15 @@ describe('without Accept-Encoding, the storefront reads are answered before expr
   ];
 
   it('the PIM answers every query, product and unknown sku like the legacy, header for header', async () => {
-    for (const path of [...paths(), ...errors.map(([, query]) => `/rest/V1/products${query ? `?${query}` : ''}`)]) {
+    // Twice: a product's second answer comes from the PIM's answer cache (product-response-cache.ts).
+    for (const path of [...paths(), ...paths(), ...errors.map(([, query]) => `/rest/V1/products${query ? `?${query}` : ''}`)]) {
       const [expected, actual] = await Promise.all([rawGet(stack.legacyBase, path), rawGet(stack.pimBase, path)]);
       expect(actual.status, path).toBe(expected.status);
       expect(actual.text, path).toBe(expected.text);
       expect(comparable(actual.headers), path).toEqual(comparable(expected.headers));
       expect(actual.headers['x-data-lsn'], path).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     }
+    expect(stack.pim.productCache?.hits).toBeGreaterThanOrEqual(skus.length);
   });
 
   it('those answers come from the node:http path, not from express', async () => {
@@ -173,5 +175,46 @@ describe('without Accept-Encoding, the storefront reads are answered before expr
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('a product answered from the answer cache', () => {
+  const rawGet = (path: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      http
+        .get(`${stack.pimBase}${path}`, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        })
+        .on('error', reject);
+    });
+
+  // Last in this file: it changes the catalog the parity specs above compare.
+  it('when the product changes in the legacy, then the PIM answers the change within two seconds, and a delete within two seconds too', async () => {
+    const some = await call(stack.legacyBase, '/rest/V1/products?searchCriteria[pageSize]=1');
+    const sku = (some.body as { items: Array<{ sku: string }> }).items[0]!.sku;
+    const path = `/rest/V1/products/${encodeURIComponent(sku)}`;
+    await rawGet(path);
+    const hitsBefore = stack.pim.productCache!.hits;
+    expect((await rawGet(path)).status).toBe(200);
+    expect(stack.pim.productCache!.hits).toBe(hitsBefore + 1); // the cache holds it now
+
+    const updated = await call(stack.legacyBase, path, { method: 'PUT', body: { product: { name: 'Cached Then Changed', price: '42' } } });
+    expect(updated.status, updated.text).toBe(200);
+    const expected = await call(stack.legacyBase, path);
+    const changedAt = Date.now();
+    const fresh = await eventually(() => rawGet(path), (answer) => answer.text === expected.text, 2000, `${sku} changed in the PIM`);
+    expect(JSON.parse(fresh.text).name).toBe('Cached Then Changed');
+    expect(Date.now() - changedAt).toBeLessThan(2000);
+    // Asked again at once: still the new bytes (now from the cache again), never the old.
+    for (let i = 0; i < 5; i += 1) expect((await rawGet(path)).text).toBe(expected.text);
+
+    const deleted = await call(stack.legacyBase, path, { method: 'DELETE' });
+    expect(deleted.status).toBe(200);
+    const gone = await call(stack.legacyBase, path);
+    const after = await eventually(() => rawGet(path), (answer) => answer.status === 404, 2000, `${sku} deleted in the PIM`);
+    expect(after.text).toBe(gone.text);
+    for (let i = 0; i < 5; i += 1) expect((await rawGet(path)).status).toBe(404);
   });
 });

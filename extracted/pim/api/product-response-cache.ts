@@ -1,0 +1,145 @@
+import type { ProductDocument, ProductRemoval } from '../domain/product-document.ts';
+import type { ProductStore } from '../store/product-store.ts';
+
+export interface ProductResponseCacheOptions {
+  /** Products kept (least recently used go first); default 10,000 (≈ 30 MB of 3 kB answers). */
+  maxEntries?: number;
+  /**
+   * Milliseconds an answer is kept at most; default 10 s. Not what keeps answers fresh (the
+   * invalidation does): only a bound for a writer the PIM does not see (a hand-made UPDATE).
+   */
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+interface CachedAnswer {
+  readonly body: Buffer;
+  readonly entityId: number;
+  readonly cachedAt: number;
+}
+
+/** A product's legacy JSON starts with its entity id (legacy-stub/catalog/magento-product.ts). */
+const LEADING_ID = /^\{"id":(\d+),/;
+
+/**
+ * The bytes of `GET /rest/V1/products/:sku` answers, by sku, so a product page read costs no
+ * PostgreSQL round trip and no encoding while its document does not change.
+ *
+ * Freshness: every document write of this process goes through `invalidatingWrites` (the store
+ * the projector writes to), which drops, once the write has committed, the answers of every sku
+ * written and of every entity written or removed (a product whose sku changed, a deleted one).
+ * An answer read from the store while a write was in flight is sent but not kept: `fill` keeps it
+ * only if no invalidation happened since the read began (`generation`), so a read that saw the
+ * document before a commit can never be cached after that commit's invalidation. The sync is the
+ * only writer of the documents while the PIM runs (`strangler store reset` refuses to run beside
+ * it); `maxAgeMs` bounds what a writer outside the process (a hand-made fix) can leave stale.
+ */
+export class ProductResponseCache {
+  private readonly answers = new Map<string, CachedAnswer>();
+  private readonly skuOfEntity = new Map<number, string>();
+  private invalidations = 0;
+  private readonly maxEntries: number;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+  hits = 0;
+  misses = 0;
+
+  constructor(options: ProductResponseCacheOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.maxAgeMs = options.maxAgeMs ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The answer's body, if kept and young enough. */
+  get(sku: string): Buffer | undefined {
+    const cached = this.answers.get(sku);
+    if (cached === undefined || this.now() - cached.cachedAt > this.maxAgeMs) {
+      this.misses += 1;
+      return undefined;
+    }
+    this.hits += 1;
+    // Most recently used goes last.
+    this.answers.delete(sku);
+    this.answers.set(sku, cached);
+    return cached.body;
+  }
+
+  /** Take before reading the store; hand to `fill` with what was read. */
+  get generation(): number {
+    return this.invalidations;
+  }
+
+  /** The body to send for a product read from the store, kept unless a write committed since `generation` was taken. */
+  fill(sku: string, json: string, generation: number): Buffer {
+    const body = Buffer.from(json);
+    const id = LEADING_ID.exec(json);
+    if (generation !== this.invalidations || id === null) return body;
+    const entityId = Number(id[1]);
+    this.drop(sku);
+    // An entity kept under another sku (cannot be current if this one is): drop that too.
+    const previous = this.skuOfEntity.get(entityId);
+    if (previous !== undefined) this.drop(previous);
+    this.answers.set(sku, { body, entityId, cachedAt: this.now() });
+    this.skuOfEntity.set(entityId, sku);
+    if (this.answers.size > this.maxEntries) this.drop(this.answers.keys().next().value!);
+    return body;
+  }
+
+  /** After documents were written (or a write failed somewhere): their skus and entities are read afresh. */
+  invalidate(skus: Iterable<string>, entityIds: Iterable<number>): void {
+    this.invalidations += 1;
+    for (const sku of skus) this.drop(sku);
+    for (const entityId of entityIds) {
+      const sku = this.skuOfEntity.get(entityId);
+      if (sku !== undefined) this.drop(sku);
+    }
+  }
+
+  get size(): number {
+    return this.answers.size;
+  }
+
+  get hitRatio(): number {
+    const lookups = this.hits + this.misses;
+    return lookups === 0 ? 0 : this.hits / lookups;
+  }
+
+  private drop(sku: string): void {
+    const cached = this.answers.get(sku);
+    if (cached === undefined) return;
+    this.answers.delete(sku);
+    if (this.skuOfEntity.get(cached.entityId) === sku) this.skuOfEntity.delete(cached.entityId);
+  }
+}
+
+/**
+ * The store with every write followed by the cache's invalidation of what it wrote — whether it
+ * succeeded or failed (a failure after the commit must not leave old answers). The result is
+ * the store itself underneath (a prototype delegate, not a wrapper class), so what code asks of
+ * its class still holds: the projector builds a seeded catalog's indexes only for
+ * `instanceof PostgresProductStore`.
+ */
+export function invalidatingWrites<S extends ProductStore>(store: S, cache: ProductResponseCache): S {
+  const observed = Object.create(store) as S;
+  observed.upsert = async (documents: readonly ProductDocument[]) => {
+    try {
+      return await store.upsert(documents);
+    } finally {
+      cache.invalidate(
+        documents.map((doc) => doc.sku),
+        documents.map((doc) => doc.entityId),
+      );
+    }
+  };
+  observed.remove = async (removals: readonly ProductRemoval[]) => {
+    try {
+      return await store.remove(removals);
+    } finally {
+      cache.invalidate(
+        [],
+        removals.map((removal) => removal.entityId),
+      );
+    }
+  };
+  return observed;
+}
