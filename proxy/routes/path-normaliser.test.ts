@@ -25,6 +25,12 @@ describe('normalisePath', () => {
     expect(normalisePath('/search/%e2%82%ac')).toBe('/search/%E2%82%AC');
   });
 
+  it('when a % starts no escape, then it is sent as %25, so decoding cannot build a new escape such as %2e', () => {
+    expect(normalisePath('/rest/V1/products/%%32%65%%32%65/carts')).toBe('/rest/V1/products/%252e%252e/carts');
+    expect(normalisePath('/a/%3%30')).toBe('/a/%2530');
+    expect(normalisePath('/a/100%')).toBe('/a/100%25');
+  });
+
   it('merges duplicate slashes so //rest cannot dodge /rest/*', () => {
     expect(normalisePath('//rest///V1//carts')).toBe('/rest/V1/carts');
   });

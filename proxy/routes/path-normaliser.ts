@@ -47,7 +47,11 @@ function needsWork(path: string): boolean {
 }
 
 function decodeUnreserved(path: string): string {
-  return path.replace(/%([0-9a-fA-F]{2})/g, (escape: string, hex: string) => {
+  return path.replace(/%([0-9a-fA-F]{2})?/g, (escape: string, hex: string | undefined) => {
+    // A "%" that starts no escape is data: "%25", as browsers send it. Left bare, it would make a
+    // new escape of what follows once decoded ("%%32%65" → "%2e"), which an upstream decoding
+    // once more would read as a dot.
+    if (hex === undefined) return '%25';
     const code = Number.parseInt(hex, 16);
     const isUnreserved =
       (code >= 0x41 && code <= 0x5a) || // A-Z
