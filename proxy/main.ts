@@ -60,6 +60,8 @@ async function main(): Promise<void> {
 
   process.on('SIGHUP', () => {
     logger.info('SIGHUP: reloading routes.yaml');
+    // Out now, not after the reload: the file watcher may have applied the same edit already.
+    flushLogs();
     void proxy.store.reload().finally(flushLogs);
   });
   let stopping = false;
