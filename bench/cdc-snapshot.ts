@@ -8,7 +8,8 @@ import pg from 'pg';
 import { CdcBridge } from '../cdc/bridge.ts';
 import { parseBridgeConfig } from '../cdc/bridge-config.ts';
 import { DEFAULT_CAPTURED_TABLES } from '../cdc/capture-table.ts';
-import { BATCH_HEADER, CONTROL_HEADER } from '../cdc/snapshot/snapshot-protocol.ts';
+import { messageKindOf, parseReceivedBatch } from '../cdc/consumer/received-change.ts';
+import { CONTROL_HEADER } from '../cdc/snapshot/snapshot-protocol.ts';
 import { buildSnapshotRequest, waitForSnapshot, writeSignal } from '../cdc/snapshot/snapshot-request.ts';
 import { seedLegacy } from '../legacy-stub/seed/seed.ts';
 import { ensureDatabase } from '../platform/database.ts';
@@ -23,10 +24,14 @@ import { migrate } from '../platform/migrations.ts';
 // control message, while BENCH_SNAPSHOT_WRITES_PER_SECOND (200) price updates keep streaming.
 // rows: what reached the queue — rows touched by a live write inside their chunk's window are
 // left to the stream (which this queue does not follow), so slightly fewer than the tables hold.
-// processCpuMicrosPerRow: this process's CPU (bridge, the counting consumer, the writer) per row.
+// processCpuMicrosPerRow: this process's CPU (bridge, the consumer, the writer) per row.
+// consumerParseCpuMicrosPerRow: the consumer's share: CPU to parse and validate each batch with the
+// consumer kit (parseReceivedBatch, what a service's ChangeConsumer does) into ReceivedChanges;
+// bridgeCpuMicrosPerRow: the rest.
 const products = Number(process.env.BENCH_SEED_PRODUCTS ?? 100_000);
 const writesPerSecond = Number(process.env.BENCH_SNAPSHOT_WRITES_PER_SECOND ?? 200);
 const chunkSize = Number(process.env.CDC_SNAPSHOT_CHUNK_SIZE ?? 4096);
+const batchRows = process.env.BENCH_SNAPSHOT_BATCH_ROWS ? Number(process.env.BENCH_SNAPSHOT_BATCH_ROWS) : undefined;
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const logger = createRootLogger({ name: 'bench-cdc-snapshot', level: process.env.LOG_LEVEL ?? 'warn' });
 const schema = fileURLToPath(new URL('../legacy-stub/schema', import.meta.url));
@@ -60,6 +65,7 @@ try {
       lockName: `bench-snapshot:${suffix}`,
       signalQueue: `bench.cdc.signals.${suffix}`,
       snapshotChunkSize: chunkSize,
+      ...(batchRows ? { snapshotBatchRows: batchRows } : {}),
     }),
     logger,
   });
@@ -69,6 +75,8 @@ try {
   const channel = await connection.createChannel();
   await channel.assertQueue(queue, { durable: false, autoDelete: false });
   let rows = 0;
+  let parseMicros = 0;
+  let invalid = 0;
   let done: (() => void) | undefined;
   const completed = new Promise<void>((resolve) => {
     done = resolve;
@@ -78,7 +86,17 @@ try {
     (message) => {
       if (!message) return;
       const headers = message.properties.headers ?? {};
-      if (headers[BATCH_HEADER] !== undefined) rows += Number(headers[BATCH_HEADER]);
+      if (messageKindOf(message) === 'batch') {
+        const before = process.cpuUsage();
+        try {
+          rows += parseReceivedBatch(message).length;
+        } catch (error) {
+          invalid += 1;
+          if (invalid === 1) console.error(error);
+        }
+        const spent = process.cpuUsage(before);
+        parseMicros += spent.user + spent.system;
+      }
       if (typeof headers[CONTROL_HEADER] === 'string' && headers[CONTROL_HEADER] !== 'snapshot.progress') done?.();
     },
     { noAck: true },
@@ -114,11 +132,15 @@ try {
     date: new Date().toISOString(),
     products,
     chunkSize,
+    batchRows: batchRows ?? 'default',
     state: final.state,
     rows,
     seconds: Math.round(seconds * 10) / 10,
     rowsPerSecond: Math.round(rows / seconds),
-    processCpuMicrosPerRow: Math.round((cpu.user + cpu.system) / rows),
+    processCpuMicrosPerRow: Math.round(((cpu.user + cpu.system) / rows) * 10) / 10,
+    consumerParseCpuMicrosPerRow: Math.round((parseMicros / rows) * 10) / 10,
+    bridgeCpuMicrosPerRow: Math.round(((cpu.user + cpu.system - parseMicros) / rows) * 10) / 10,
+    invalidBatches: invalid,
     liveWrites: writes,
     loadAverage: loadavg().map((value) => Math.round(value * 10) / 10),
   };

@@ -2,10 +2,13 @@ import type { ConsumeMessage } from 'amqplib';
 import { changeEventSchema, type ChangeEvent, type Row } from '../events/change-event.ts';
 import { CdcErrors } from '../errors.ts';
 import { Lsn } from '../offsets/lsn.ts';
+import type { JsonValue } from '../events/value-mapping.ts';
 import {
   BATCH_CONTENT_TYPE,
+  BATCH_CONTENT_TYPE_V2,
   BATCH_HEADER,
   CONTROL_HEADER,
+  CompactBatchHeaderSchema,
   ControlKindSchema,
   SnapshotProgressSchema,
   type ControlKind,
@@ -49,7 +52,8 @@ export type MessageKind = 'change' | 'batch' | 'control';
 export function messageKindOf(message: ConsumeMessage): MessageKind {
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
   if (headers[CONTROL_HEADER] !== undefined) return 'control';
-  if (headers[BATCH_HEADER] !== undefined || message.properties.contentType === BATCH_CONTENT_TYPE) return 'batch';
+  const contentType = message.properties.contentType;
+  if (headers[BATCH_HEADER] !== undefined || contentType === BATCH_CONTENT_TYPE_V2 || contentType === BATCH_CONTENT_TYPE) return 'batch';
   return 'change';
 }
 
@@ -74,21 +78,24 @@ export function parseReceivedControl(message: ConsumeMessage): ReceivedControl {
 }
 
 /**
- * Unpacks a snapshot batch message (snapshot-protocol.ts, BATCH_HEADER): a JSON array of
- * `{ key, value }` in primary-key order, row i positioned at (commit_lsn, position + i), with
- * message id `<server>:<commit_lsn>:<position + i>` — the id the row would have had alone. Every
- * row is validated like a single change; one invalid row makes the whole message invalid.
+ * Unpacks a snapshot batch message (snapshot-protocol.ts, BATCH_HEADER) into one change per row,
+ * in primary-key order, row i positioned at (commit_lsn, position + i), with message id
+ * `<server>:<commit_lsn>:<position + i>` — the id the row would have had alone. Reads both bodies:
+ * version 2 (`BATCH_CONTENT_TYPE_V2`, what the bridge writes: the shared part once, rows as value
+ * arrays) and version 1 (a JSON array of `{ key, value }`, messages written before, still in
+ * queues). One invalid row makes the whole message invalid.
  */
 export function parseReceivedBatch(message: ConsumeMessage): ReceivedChange[] {
   const json = parseJson(message);
-  if (!Array.isArray(json)) throw CdcErrors.messageInvalid('a batch body is not a JSON array');
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
   const messageId = typeof message.properties.messageId === 'string' ? message.properties.messageId : '';
   const first = positionOf(headers, messageId);
   if (!first) throw CdcErrors.messageInvalid(`batch ${JSON.stringify(messageId)} carries no commit LSN and position`);
   const server = messageId.includes(':') ? messageId.slice(0, messageId.indexOf(':')) : 'legacy';
-  const lsnText = first.commitLsn.toString();
   const attempt = attemptOf(headers);
+  if (message.properties.contentType === BATCH_CONTENT_TYPE_V2) return expandCompactBatch(json, first, `${server}:${first.commitLsn.toString()}:`, attempt);
+  if (!Array.isArray(json)) throw CdcErrors.messageInvalid('a batch body is not a JSON array');
+  const lsnText = first.commitLsn.toString();
   return json.map((item: unknown, i) => {
     if (typeof item !== 'object' || item === null || !('value' in item)) throw CdcErrors.messageInvalid(`batch row ${i}: not { key, value }`);
     const event = parseEvent((item as { value: unknown }).value, `row ${i}.`);
@@ -102,6 +109,70 @@ export function parseReceivedBatch(message: ConsumeMessage): ReceivedChange[] {
       attempt,
     });
   });
+}
+
+/**
+ * A version 2 body: the shared part validated once (zod), each row by hand — an array of one
+ * JSON value per column, key columns neither null nor nested — and expanded into the envelope a
+ * version 1 row carries, every row sharing one frozen `source`.
+ */
+function expandCompactBatch(json: unknown, first: ChangePosition, messageIdPrefix: string, attempt: number): ReceivedChange[] {
+  const parsed = CompactBatchHeaderSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw CdcErrors.messageInvalid(`batch ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`, parsed.error);
+  }
+  const rows = (json as { rows?: unknown }).rows;
+  if (!Array.isArray(rows)) throw CdcErrors.messageInvalid('batch rows: not an array');
+  const { op, ts_ms: tsMs, columns, key: keyColumns } = parsed.data;
+  const source = Object.freeze(parsed.data.source);
+  const table = `${source.schema}.${source.table}`;
+  const width = columns.length;
+  const keyIndexes = keyColumns.map((column) => columns.indexOf(column));
+  const changes = new Array<ReceivedChange>(rows.length);
+  for (let i = 0; i < rows.length; i += 1) {
+    const values: unknown = rows[i];
+    if (!Array.isArray(values) || values.length !== width) throw CdcErrors.messageInvalid(`batch row ${i}: not an array of ${width} values`);
+    const row: Row = {};
+    for (let column = 0; column < width; column += 1) {
+      const value: unknown = values[column];
+      if (!isJsonValue(value)) throw CdcErrors.messageInvalid(`batch row ${i}.${columns[column]}: not a JSON value`);
+      row[columns[column]!] = value;
+    }
+    const key: Row = {};
+    for (let k = 0; k < keyIndexes.length; k += 1) {
+      const value: unknown = values[keyIndexes[k]!];
+      if (value === null || typeof value === 'object') throw CdcErrors.messageInvalid(`batch row ${i}.${keyColumns[k]}: a key column is null or not a scalar`);
+      key[keyColumns[k]!] = value as JsonValue;
+    }
+    const index = first.index + i;
+    changes[i] = Object.freeze({
+      event: { before: op === 'd' ? row : null, after: op === 'd' ? null : row, source, op, ts_ms: tsMs, transaction: null },
+      table,
+      key,
+      messageId: messageIdPrefix + index,
+      position: { commitLsn: first.commitLsn, index },
+      attempt,
+    });
+  }
+  return changes;
+}
+
+/** A value JSON.parse made (so no undefined, function, NaN): a scalar, or an array or object of such. */
+function isJsonValue(value: unknown): value is JsonValue {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      if (value === null) return true;
+      if (Array.isArray(value)) return value.every(isJsonValue);
+      return Object.values(value).every(isJsonValue);
+    default:
+      return false;
+  }
 }
 
 function parseJson(message: ConsumeMessage): unknown {

@@ -4,6 +4,8 @@ import { parseCaptureTable } from '../capture-table.ts';
 
 /** A row as PostgreSQL's text output writes it: the form pgoutput streams, so mapping is identical. */
 export type TextRow = Record<string, string | null>;
+/** A chunk row: the text of each column, in `Chunk.columns` order (node-postgres' rowMode 'array': no object per row). */
+export type TextValues = Array<string | null>;
 
 /** A snapshotted table: its name and primary key with the SQL types used to compare keys. */
 export interface SnapshotTable {
@@ -22,7 +24,9 @@ export interface SnapshotTable {
 
 export interface Chunk {
   columns: RelationColumn[];
-  rows: TextRow[];
+  rows: TextValues[];
+  /** Where each of the table's key columns is in `columns`. */
+  keyIndexes: number[];
   /** Requested keys (keys-limited snapshots) that no longer exist, as text per key column. */
   missing: TextRow[];
   /** xids of transactions in progress when the chunk's snapshot was taken (32-bit, as pgoutput sends them). */
@@ -97,6 +101,16 @@ export function keyString(table: SnapshotTable, row: Record<string, unknown>): s
   return text;
 }
 
+/** `keyString` of a chunk row (its key columns at `keyIndexes`): equal to the stream tuple's. */
+export function keyStringOfValues(keyIndexes: readonly number[], values: TextValues): string {
+  let text = '';
+  for (const index of keyIndexes) {
+    const value = values[index];
+    text += `${value === null || value === undefined ? '\\N' : JSON.stringify(value)},`;
+  }
+  return text;
+}
+
 function orderBy(table: SnapshotTable): string {
   return table.keyColumns.map((column) => pg.escapeIdentifier(column)).join(', ');
 }
@@ -116,13 +130,14 @@ export async function readChunk(
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const where = request.where ? `(${request.where})` : 'true';
-    let result: pg.QueryResult<TextRow>;
+    let result: pg.QueryResult<TextValues>;
     let missing: TextRow[] = [];
     if (request.keys) {
       const definition = table.keyColumns.map((column, index) => `${pg.escapeIdentifier(column)} ${table.keyTypes[index]}`).join(', ');
       const keyList = orderBy(table);
       const requested = JSON.stringify(request.keys);
-      result = await client.query<TextRow>({
+      result = await client.query<TextValues>({
+        rowMode: 'array',
         text: `SELECT * FROM ${table.sql} WHERE (${keyList}) IN (SELECT ${keyList} FROM jsonb_to_recordset($1::jsonb) AS r(${definition})) AND ${where} ORDER BY ${keyList}`,
         values: [requested],
         types: RAW_TEXT,
@@ -144,7 +159,8 @@ export async function readChunk(
         after = `(${orderBy(table)}) > (${table.keyTypes.map((type, index) => `$${index + 1}::${type}`).join(', ')})`;
       }
       values.push(request.limit ?? 4096);
-      result = await client.query<TextRow>({
+      result = await client.query<TextValues>({
+        rowMode: 'array',
         text: `SELECT * FROM ${table.sql} WHERE ${after} AND ${where} ORDER BY ${orderBy(table)} LIMIT $${values.length}`,
         values,
         types: RAW_TEXT,
@@ -152,9 +168,11 @@ export async function readChunk(
     }
     const snapshot = await client.query<{ xid: string }>('SELECT pg_snapshot_xip(pg_current_snapshot())::text AS xid');
     await client.query('COMMIT');
+    const columns = result.fields.map((field) => ({ name: field.name, typeOid: field.dataTypeID, typeMod: field.dataTypeModifier }));
     return {
-      columns: result.fields.map((field) => ({ name: field.name, typeOid: field.dataTypeID, typeMod: field.dataTypeModifier })),
+      columns,
       rows: result.rows,
+      keyIndexes: table.keyColumns.map((column) => columns.findIndex((field) => field.name === column)),
       missing,
       inProgress: snapshot.rows.map((row) => Number(BigInt(row.xid) & 0xffff_ffffn)),
     };

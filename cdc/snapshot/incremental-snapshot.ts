@@ -8,7 +8,7 @@ import { messageOf } from '../../platform/errors.ts';
 import { CdcErrors } from '../errors.ts';
 import { Lsn } from '../offsets/lsn.ts';
 import type { PgoutputMessage } from '../source/stream-reader.ts';
-import { ChunkReaderError, describeTable, estimateRows, keyString, readChunk, type Chunk, type SnapshotTable } from './chunk-reader.ts';
+import { ChunkReaderError, describeTable, estimateRows, keyString, keyStringOfValues, readChunk, type Chunk, type SnapshotTable } from './chunk-reader.ts';
 import { buildBatches, buildControl, type SnapshotEventContext, type SnapshotMessage } from './snapshot-message.ts';
 import {
   SIGNAL_TABLE,
@@ -245,7 +245,7 @@ export class IncrementalSnapshots {
       window.resolve({ retry: true, emitted: 0, deleted: 0, confirmed: Promise.resolve() });
       return;
     }
-    const rows = window.touched.size === 0 ? chunk.rows : chunk.rows.filter((row) => !window.touched.has(keyString(window.table, row)));
+    const rows = window.touched.size === 0 ? chunk.rows : chunk.rows.filter((row) => !window.touched.has(keyStringOfValues(chunk.keyIndexes, row)));
     const deleted = chunk.missing.filter((row) => !window.touched.has(keyString(window.table, row)));
     const messages = buildBatches(window.context, window.table, chunk.columns, rows, deleted, highWatermark, this.options.batchRows);
     let pending = messages.length;
@@ -522,7 +522,7 @@ export class IncrementalSnapshots {
             lastKey = { index: keyIndex };
           } else {
             const last = chunk.rows[chunk.rows.length - 1]!;
-            after = table.keyColumns.map((column) => last[column] ?? '');
+            after = chunk.keyIndexes.map((index) => last[index] ?? '');
             lastKey = { after };
           }
           // Pipelined: the next chunk is read while this one's batches await their confirms; its

@@ -1,17 +1,9 @@
 import type { Options } from 'amqplib';
-import { BRIDGE_VERSION, routingKeyOf, type ChangeEvent, type RelationColumn, type Row } from '../events/change-event.ts';
-import { mapValue } from '../events/value-mapping.ts';
+import { BRIDGE_VERSION, routingKeyOf, type RelationColumn } from '../events/change-event.ts';
+import { jsonTextEncoderFor, type ColumnType } from '../events/value-mapping.ts';
 import type { Lsn } from '../offsets/lsn.ts';
-import type { SnapshotTable, TextRow } from './chunk-reader.ts';
-import {
-  BATCH_CONTENT_TYPE,
-  BATCH_HEADER,
-  CONTROL_HEADER,
-  SNAPSHOT_ID_HEADER,
-  type ControlKind,
-  type SnapshotBatchItem,
-  type SnapshotProgress,
-} from './snapshot-protocol.ts';
+import type { SnapshotTable, TextRow, TextValues } from './chunk-reader.ts';
+import { BATCH_CONTENT_TYPE_V2, BATCH_HEADER, CONTROL_HEADER, SNAPSHOT_ID_HEADER, type ControlKind, type SnapshotProgress } from './snapshot-protocol.ts';
 
 /** A message for the default exchange: routing key = the target queue. */
 export interface SnapshotMessage {
@@ -29,36 +21,37 @@ export interface SnapshotEventContext {
   now: () => number;
 }
 
-/** Maps a text row with the streamed events' value mapping (cdc/events/value-mapping.ts). */
-export function mapRow(row: TextRow, columns: RelationColumn[]): Row {
-  const mapped: Row = {};
-  for (const column of columns) {
-    const raw = row[column.name];
-    mapped[column.name] = raw === null || raw === undefined ? null : mapValue(raw, column);
-  }
-  return mapped;
-}
-
-function keyOf(table: SnapshotTable, row: TextRow): Row {
-  const key: Row = {};
-  table.keyColumns.forEach((column, index) => {
-    const raw = row[column];
-    key[column] = raw === null || raw === undefined ? null : mapValue(raw, { typeOid: table.keyTypeOids[index]!, typeMod: table.keyTypeMods[index]! });
-  });
-  return key;
+/**
+ * Writes a chunk row's values as the JSON text of an array, each value as streamed events carry it
+ * (events/value-mapping.ts `jsonTextEncoderFor`, the encoders of the bridge's hot path): the text
+ * is concatenated, never an object per row or value.
+ */
+function rowEncoder(columns: readonly ColumnType[]): (values: ReadonlyArray<string | null | undefined>) => string {
+  const encoders = columns.map((column) => jsonTextEncoderFor(column));
+  const count = encoders.length;
+  return (values) => {
+    let json = '[';
+    for (let index = 0; index < count; index += 1) {
+      const value = values[index];
+      if (index > 0) json += ',';
+      json += value === null || value === undefined ? 'null' : encoders[index]!(value);
+    }
+    return `${json}]`;
+  };
 }
 
 /**
  * The rows of one chunk (and the deletes of requested keys that no longer exist) as batch
- * messages: op "r" / "d", source.snapshot "incremental", positioned at the high watermark —
- * commit_lsn = `highWatermark`, row i at index i — so the consumer kit's position guard puts
- * them after every change the window dropped them for, and before any change that follows.
+ * messages (snapshot-protocol.ts, `BATCH_CONTENT_TYPE_V2`): op "r" / "d", source.snapshot
+ * "incremental", positioned at the high watermark — commit_lsn = `highWatermark`, row i at index
+ * i — so the consumer kit's position guard puts them after every change the window dropped them
+ * for, and before any change that follows.
  */
 export function buildBatches(
   context: SnapshotEventContext,
   table: SnapshotTable,
   columns: RelationColumn[],
-  rows: TextRow[],
+  rows: TextValues[],
   deleted: TextRow[],
   highWatermark: Lsn,
   batchRows: number,
@@ -67,56 +60,37 @@ export function buildBatches(
   const lsnText = highWatermark.toString();
   const now = context.now();
   const routingKey = routingKeyOf(context.serverName, table.schema, table.name);
-  const envelope = (op: 'r' | 'd', before: Row | null, after: Row | null): ChangeEvent => ({
-    before,
-    after,
-    source: {
-      version: BRIDGE_VERSION,
-      connector: 'postgresql',
-      name: context.serverName,
-      ts_ms: now,
-      snapshot: 'incremental',
-      db: context.database,
-      sequence: `["${lsnDecimal}","${lsnDecimal}"]`,
-      schema: table.schema,
-      table: table.name,
-      txId: null,
-      lsn: highWatermark.toNumber(),
-      xmin: null,
-    },
-    op,
+  const source = JSON.stringify({
+    version: BRIDGE_VERSION,
+    connector: 'postgresql',
+    name: context.serverName,
     ts_ms: now,
-    transaction: null,
+    snapshot: 'incremental',
+    db: context.database,
+    sequence: `["${lsnDecimal}","${lsnDecimal}"]`,
+    schema: table.schema,
+    table: table.name,
+    txId: null,
+    lsn: highWatermark.toNumber(),
+    xmin: null,
   });
-  const items: Array<{ op: 'r' | 'd'; item: SnapshotBatchItem }> = [];
-  for (const row of rows) {
-    const after = mapRow(row, columns);
-    items.push({ op: 'r', item: { key: keyOf(table, row), value: envelope('r', null, after) as unknown as Record<string, unknown> } });
-  }
-  for (const row of deleted) {
-    const key = keyOf(table, row);
-    items.push({ op: 'd', item: { key, value: envelope('d', key, null) as unknown as Record<string, unknown> } });
-  }
+  const key = JSON.stringify(table.keyColumns);
+  const keyTypes = table.keyColumns.map((_, index) => ({ typeOid: table.keyTypeOids[index]!, typeMod: table.keyTypeMods[index]! }));
   const messages: SnapshotMessage[] = [];
-  let start = 0;
-  while (start < items.length) {
-    // One op per message (the `op` header), at most `batchRows` rows.
-    const op = items[start]!.op;
-    let end = start;
-    while (end < items.length && end - start < batchRows && items[end]!.op === op) end += 1;
-    const batch = items.slice(start, end).map((entry) => entry.item);
+  // One op per message (the `op` header), at most `batchRows` rows; rows first, then deletes.
+  const emit = (op: 'r' | 'd', names: readonly string[], texts: string[], start: number): void => {
     messages.push({
       routingKey: context.queue,
-      rows: batch.length,
-      body: Buffer.from(JSON.stringify(batch)),
+      rows: texts.length,
+      body: Buffer.from(`{"op":"${op}","ts_ms":${now},"source":${source},"columns":${JSON.stringify(names)},"key":${key},"rows":[${texts.join(',')}]}`),
       properties: {
         persistent: true,
-        contentType: BATCH_CONTENT_TYPE,
+        contentType: BATCH_CONTENT_TYPE_V2,
         messageId: `${context.serverName}:${lsnText}:${start}`,
         timestamp: Math.floor(now / 1000),
         type: `${routingKey}.${op}`,
         headers: {
-          [BATCH_HEADER]: batch.length,
+          [BATCH_HEADER]: texts.length,
           [SNAPSHOT_ID_HEADER]: context.snapshotId,
           table: table.qualified,
           op,
@@ -126,7 +100,19 @@ export function buildBatches(
         },
       },
     });
-    start = end;
+  };
+  const names = columns.map((column) => column.name);
+  const encodeRow = rowEncoder(columns);
+  for (let start = 0; start < rows.length; start += batchRows) {
+    const end = Math.min(rows.length, start + batchRows);
+    const texts: string[] = new Array<string>(end - start);
+    for (let index = start; index < end; index += 1) texts[index - start] = encodeRow(rows[index]!);
+    emit('r', names, texts, start);
+  }
+  const encodeKey = rowEncoder(keyTypes);
+  for (let start = 0; start < deleted.length; start += batchRows) {
+    const texts = deleted.slice(start, start + batchRows).map((row) => encodeKey(table.keyColumns.map((column) => row[column])));
+    emit('d', table.keyColumns, texts, rows.length + start);
   }
   return messages;
 }
