@@ -65,37 +65,56 @@ export class PostgresProductStore implements ProductStore {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const written = await client.query<{ entity_id: number; category_ids: number[] }>(
-      `INSERT INTO pim_document AS d (entity_id, sku, lsn, type_id, attribute_set_id, has_options, required_options, created_at, updated_at,
-                                      fields, texts, category_ids, facets, store_values, product, search_text)
-       SELECT x.entity_id, x.sku, x.lsn, x.type_id, x.attribute_set_id, x.has_options, x.required_options, x.created_at, x.updated_at,
-              x.fields, x.texts, x.category_ids, x.facets, x.store_values, x.product::json, x.search_text
-         FROM jsonb_to_recordset($1::jsonb) AS x(entity_id int, sku text, lsn bigint, type_id text, attribute_set_id int, has_options int,
-              required_options int, created_at text, updated_at text, fields jsonb, texts jsonb, category_ids int[], facets jsonb, store_values jsonb,
-              product text, search_text text)
-        WHERE NOT EXISTS (SELECT 1 FROM pim_document_tombstone t WHERE t.entity_id = x.entity_id AND t.lsn >= x.lsn)
-       ON CONFLICT (entity_id) DO UPDATE SET
-              sku = EXCLUDED.sku, lsn = EXCLUDED.lsn, type_id = EXCLUDED.type_id, attribute_set_id = EXCLUDED.attribute_set_id,
-              has_options = EXCLUDED.has_options, required_options = EXCLUDED.required_options, created_at = EXCLUDED.created_at,
-              updated_at = EXCLUDED.updated_at, fields = EXCLUDED.fields, texts = EXCLUDED.texts, category_ids = EXCLUDED.category_ids, facets = EXCLUDED.facets,
-              store_values = EXCLUDED.store_values, product = EXCLUDED.product, search_text = EXCLUDED.search_text
-        -- Equal versions are allowed: several changes of one transaction share its commit LSN.
-        WHERE d.lsn <= EXCLUDED.lsn
-       RETURNING d.entity_id, d.category_ids`,
+      const columns = `entity_id, sku, lsn, type_id, attribute_set_id, has_options, required_options, created_at, updated_at,
+                       fields, texts, category_ids, facets, store_values, product, search_text`;
+      const written = await client.query<{ entity_id: number; category_ids: number[]; categories_changed: boolean }>(
+        `WITH x AS MATERIALIZED (
+           SELECT x.entity_id, x.sku, x.lsn, x.type_id, x.attribute_set_id, x.has_options, x.required_options, x.created_at, x.updated_at,
+                  x.fields, x.texts, x.category_ids, x.facets, x.store_values, x.product::json AS product, x.search_text
+             FROM jsonb_to_recordset($1::jsonb) AS x(entity_id int, sku text, lsn bigint, type_id text, attribute_set_id int, has_options int,
+                  required_options int, created_at text, updated_at text, fields jsonb, texts jsonb, category_ids int[], facets jsonb, store_values jsonb,
+                  product text, search_text text)),
+         old AS MATERIALIZED (SELECT d.entity_id, d.category_ids, d.search_text FROM pim_document d JOIN x USING (entity_id)),
+         -- The search text is unchanged (a price, a stock level): it stays out of the SET list, so
+         -- PostgreSQL does not compute the generated tsvector again (~0.1–0.3 ms per document).
+         kept AS (
+           UPDATE pim_document d SET
+                  sku = x.sku, lsn = x.lsn, type_id = x.type_id, attribute_set_id = x.attribute_set_id, has_options = x.has_options,
+                  required_options = x.required_options, created_at = x.created_at, updated_at = x.updated_at, fields = x.fields, texts = x.texts,
+                  category_ids = x.category_ids, facets = x.facets, store_values = x.store_values, product = x.product
+             FROM x
+            -- Equal versions are allowed: several changes of one transaction share its commit LSN.
+            WHERE d.entity_id = x.entity_id AND d.lsn <= x.lsn AND d.search_text = x.search_text
+           RETURNING d.entity_id, d.category_ids),
+         inserted AS (
+           INSERT INTO pim_document AS d (${columns})
+           SELECT ${columns} FROM x
+            WHERE NOT EXISTS (SELECT 1 FROM old o WHERE o.entity_id = x.entity_id AND o.search_text = x.search_text)
+              AND NOT EXISTS (SELECT 1 FROM pim_document_tombstone t WHERE t.entity_id = x.entity_id AND t.lsn >= x.lsn)
+           ON CONFLICT (entity_id) DO UPDATE SET
+                  sku = EXCLUDED.sku, lsn = EXCLUDED.lsn, type_id = EXCLUDED.type_id, attribute_set_id = EXCLUDED.attribute_set_id,
+                  has_options = EXCLUDED.has_options, required_options = EXCLUDED.required_options, created_at = EXCLUDED.created_at,
+                  updated_at = EXCLUDED.updated_at, fields = EXCLUDED.fields, texts = EXCLUDED.texts, category_ids = EXCLUDED.category_ids, facets = EXCLUDED.facets,
+                  store_values = EXCLUDED.store_values, product = EXCLUDED.product, search_text = EXCLUDED.search_text
+            WHERE d.lsn <= EXCLUDED.lsn
+           RETURNING d.entity_id, d.category_ids)
+         SELECT w.entity_id, w.category_ids, o.category_ids IS DISTINCT FROM w.category_ids AS categories_changed
+           FROM (SELECT * FROM kept UNION ALL SELECT * FROM inserted) w LEFT JOIN old o USING (entity_id)`,
         [JSON.stringify(rows)],
       );
-      // The membership rows follow the documents that were written (not the stale ones).
-      const ids = written.rows.map((row) => row.entity_id);
+      // The membership rows follow the documents that were written (not the stale ones), when their categories changed.
+      const moved = written.rows.filter((row) => row.categories_changed);
+      const ids = moved.map((row) => row.entity_id);
       if (ids.length > 0) {
         await client.query('DELETE FROM pim_document_category WHERE entity_id = ANY($1::int[])', [ids]);
         await client.query(
           `INSERT INTO pim_document_category (category_id, entity_id)
            SELECT DISTINCT unnest(x.category_ids), x.entity_id FROM jsonb_to_recordset($1::jsonb) AS x(entity_id int, category_ids int[])`,
-          [JSON.stringify(written.rows)],
+          [JSON.stringify(moved.map((row) => ({ entity_id: row.entity_id, category_ids: row.category_ids })))],
         );
       }
       await client.query('COMMIT');
-      const applied = written.rowCount ?? 0;
+      const applied = written.rows.length;
       return { applied, stale: documents.length - applied };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
