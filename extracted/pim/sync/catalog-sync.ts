@@ -8,6 +8,11 @@ import { StoreSeeding, type SeedStatus } from '../../../cdc/consumer/store-seedi
 import type { CatalogProjector } from './catalog-projector.ts';
 import { FOLLOWED_TABLES, RAW_TABLES } from './raw-catalog.ts';
 
+/** Messages still queued at which catching up after seeding ends (about two seconds of live changes). */
+const CATCH_UP_QUEUE_DEPTH = 400;
+const CATCH_UP_POLL_MS = 200;
+const PREFETCH = 500;
+
 export interface CatalogSyncOptions {
   amqpUrl: string;
   pool: pg.Pool;
@@ -38,6 +43,7 @@ export class CatalogSync {
   private depthConnection: ChannelModel | undefined;
   private depthChannel: Channel | undefined;
   private stopping = false;
+  private catchingUp: Promise<void> | undefined;
   private readonly log: Logger;
   private readonly seeding: StoreSeeding;
   readonly queue: string;
@@ -52,8 +58,10 @@ export class CatalogSync {
       logger: options.logger,
       beforeComplete: async () => {
         const started = performance.now();
-        const built = await options.projector.flushSeeded();
+        // The indexes stay dropped while the changes queued meanwhile are caught up (catchUp).
+        const built = await options.projector.flushSeeded({ keepIndexesDeferred: true });
         this.log.info({ documents: built, ms: Math.round(performance.now() - started) }, 'built the documents of the seeded catalog');
+        this.catchingUp = this.catchUp();
       },
     });
   }
@@ -71,7 +79,7 @@ export class CatalogSync {
 
   /** True once the store is seeded (readiness also needs an empty queue). */
   get initialFillDone(): boolean {
-    return !this.seeding.seeding;
+    return !this.seeding.seeding && !this.options.projector.catchingUp;
   }
 
   /** Seeding state and progress, for /readyz. */
@@ -84,6 +92,35 @@ export class CatalogSync {
   }
 
   private accept = (change: ReceivedChange): boolean => change.table in RAW_TABLES;
+
+  /**
+   * After the seeded documents are built, the live changes queued meanwhile (tens of thousands at
+   * 100,000 products: 200 changes/s during the build) would each rebuild one document with all
+   * its indexes, ~2–3 ms apiece. Instead they land in the raw rows only (the projector is
+   * catching up) until the queue is nearly drained; then their products are rebuilt once, still
+   * without indexes, and the indexes are built (CatalogProjector.finishSeeding). The PIM is not
+   * ready meanwhile. A restart in between builds the indexes at start and rebuilds what is dirty.
+   */
+  private async catchUp(): Promise<void> {
+    const started = performance.now();
+    while (!this.stopping) {
+      try {
+        const depth = await this.queueDepth();
+        if (depth !== null && depth <= CATCH_UP_QUEUE_DEPTH) {
+          const finishing = performance.now();
+          const rebuilt = await this.options.projector.finishSeeding();
+          this.log.info(
+            { rebuilt, ms: Math.round(performance.now() - started), finishMs: Math.round(performance.now() - finishing) },
+            'caught up after seeding: documents rebuilt and indexes built',
+          );
+          return;
+        }
+      } catch (error) {
+        this.log.warn({ err: error }, 'finishing the catch-up after seeding failed; trying again');
+      }
+      await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
+    }
+  }
 
   private async apply(changes: readonly ReceivedChange[]): Promise<void> {
     const accepted = changes.filter(this.accept);
@@ -109,6 +146,9 @@ export class CatalogSync {
       // Batches only: snapshot batches, and bursts of live changes coalesced by the kit, one
       // transaction and one rebuild each (one at a time, the PIM could not follow 200 changes/s).
       batchHandler: (changes) => this.apply(changes),
+      // Larger coalesced calls while a backlog waits (snapshot batches stay capped by maxCoalesceRows).
+      prefetch: PREFETCH,
+      maxCoalesce: PREFETCH,
       onControl: this.seeding.onControl,
     });
     this.depthConnection = await amqp.connect(this.options.amqpUrl, { clientProperties: { connection_name: `pim-queue-depth:${this.queue}` } });
@@ -134,6 +174,7 @@ export class CatalogSync {
     this.stopping = true;
     await this.started?.catch(() => undefined);
     await this.consumer?.stop();
+    await this.catchingUp;
     await this.depthChannel?.close().catch(() => undefined);
     await this.depthConnection?.close().catch(() => undefined);
   }
