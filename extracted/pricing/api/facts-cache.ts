@@ -2,6 +2,13 @@ import NodeCache from 'node-cache';
 import type { ProductFacts } from '../store/price-store.ts';
 import type { Invalidation } from '../sync/change-applier.ts';
 import type { PricingMetrics } from '../metrics.ts';
+import { AnswerMemo } from './answer-memo.ts';
+
+/** A cache entry: a sku's facts (null: no such sku) and the answers already computed from them. */
+export interface CachedFacts {
+  readonly facts: ProductFacts | null;
+  readonly answers: AnswerMemo;
+}
 
 /**
  * node-cache in front of the store for the final-price hot path. It caches a sku's price facts
@@ -11,6 +18,10 @@ import type { PricingMetrics } from '../metrics.ts';
  * Staleness: every applied change invalidates its skus after its transaction committed; the TTL
  * bounds anything missed. A load that started before an invalidation of its sku is not cached
  * (generation check), so a read racing a commit cannot put the old facts back.
+ *
+ * An entry also holds the final-price answers computed from its facts (AnswerMemo), so they are
+ * dropped with the facts. `peek` reads an entry synchronously: the hot path answers a hit without
+ * a promise.
  */
 export class FactsCache {
   private readonly cache: NodeCache;
@@ -29,8 +40,15 @@ export class FactsCache {
     this.cache = new NodeCache({ stdTTL: options.ttlSeconds, checkperiod: Math.max(1, options.ttlSeconds), useClones: false, maxKeys: options.maxKeys ?? -1 });
   }
 
+  /** The entry of a cached sku (a hit), or undefined: then `get` reads it. */
+  peek(sku: string): CachedFacts | undefined {
+    const cached = this.cache.get<CachedFacts>(sku);
+    if (cached !== undefined) this.hits.inc();
+    return cached;
+  }
+
   async get(sku: string, load: (sku: string) => Promise<ProductFacts | null>): Promise<ProductFacts | null> {
-    const cached = this.cache.get<{ facts: ProductFacts | null }>(sku);
+    const cached = this.cache.get<CachedFacts>(sku);
     if (cached !== undefined) {
       this.hits.inc();
       return cached.facts;
@@ -45,7 +63,7 @@ export class FactsCache {
       .then((facts) => {
         if ((this.generations.get(sku) ?? 0) === generation && this.flushes === flushes) {
           try {
-            this.cache.set(sku, { facts });
+            this.cache.set<CachedFacts>(sku, { facts, answers: new AnswerMemo() });
           } catch {
             // maxKeys reached: answer without caching.
           }

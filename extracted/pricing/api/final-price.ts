@@ -1,6 +1,6 @@
 import { amountNumber, parseAmount } from '../domain/decimal-amount.ts';
 import { priceFor } from '../domain/price-rule.ts';
-import type { PriceStore } from '../store/price-store.ts';
+import type { PriceStore, ProductFacts } from '../store/price-store.ts';
 import type { FactsCache } from './facts-cache.ts';
 import { MagentoError, MagentoErrors } from './magento-error.ts';
 import { parseFinalPriceQuery, type ParsedQuery } from './price-request.ts';
@@ -23,11 +23,22 @@ export interface FinalPriceAnswer {
  */
 export async function answerFinalPrice(deps: FinalPriceDeps, sku: string, query: ParsedQuery): Promise<FinalPriceAnswer> {
   try {
+    parseFinalPriceQuery(query);
+  } catch (error) {
+    if (error instanceof MagentoError) return errorAnswer(error);
+    throw error;
+  }
+  const product = await deps.cache.get(sku, (key) => deps.store.factsOf(key));
+  return finalPriceAnswer(product, query, deps.clock());
+}
+
+/** The answer for facts in hand (null: no such sku), synchronously: query checks first, then the sku. */
+export function finalPriceAnswer(product: ProductFacts | null, query: ParsedQuery, now: Date): FinalPriceAnswer {
+  try {
     const asked = parseFinalPriceQuery(query);
-    const product = await deps.cache.get(sku, (key) => deps.store.factsOf(key));
     if (!product) throw MagentoErrors.productNotFound();
     const qty = parseAmount(asked.qty);
-    const answer = priceFor(product.facts, { customerGroupId: asked.customerGroupId, qty, now: deps.clock() });
+    const answer = priceFor(product.facts, { customerGroupId: asked.customerGroupId, qty, now });
     return {
       status: 200,
       body: {
@@ -39,7 +50,11 @@ export async function answerFinalPrice(deps: FinalPriceDeps, sku: string, query:
       },
     };
   } catch (error) {
-    if (error instanceof MagentoError) return { status: error.status, body: { message: error.message, parameters: error.parameters } };
+    if (error instanceof MagentoError) return errorAnswer(error);
     throw error;
   }
+}
+
+function errorAnswer(error: MagentoError): FinalPriceAnswer {
+  return { status: error.status, body: { message: error.message, parameters: error.parameters } };
 }

@@ -3,7 +3,7 @@ import querystring from 'node:querystring';
 import type { Logger } from '../../../platform/logger.ts';
 import { Lsn } from '../../../cdc/offsets/lsn.ts';
 import type { PricingMetrics } from '../metrics.ts';
-import { answerFinalPrice, type FinalPriceDeps } from './final-price.ts';
+import { answerFinalPrice, finalPriceAnswer, type FinalPriceAnswer, type FinalPriceDeps } from './final-price.ts';
 import { createPricingApp, type PricingAppDeps } from './pricing-app.ts';
 
 const FINAL_PRICE_PATH = /^\/rest\/V1\/products\/([^/]+)\/final-price$/;
@@ -21,11 +21,43 @@ const FINAL_PRICE_PATH = /^\/rest\/V1\/products\/([^/]+)\/final-price$/;
  * a final-price body is far below its 1 kB threshold, so it is never compressed). The path
  * parameter is decoded as express decodes it, the query parsed by express's "simple" parser
  * (node:querystring); a sku express could not decode is left to express, which answers the error.
+ *
+ * A sku in the cache is answered synchronously (no promise between the request and its answer),
+ * and a query string it was already asked today from the body text remembered with its facts
+ * (AnswerMemo): at 1,000 requests/s that is most requests, and it allocates a fraction of what
+ * parsing, the rule's decimal arithmetic and JSON.stringify did.
  */
 export function createPricingServer(deps: PricingAppDeps & FinalPriceDeps & { metrics: PricingMetrics; logger: Logger }): http.Server {
   const app = createPricingApp(deps);
   const log = deps.logger.child({ component: 'pricing-http' });
   const answered = deps.metrics.finalPriceSeconds.labels({ status: '200' });
+  // X-Data-Lsn: formatted again only when the applied LSN moved.
+  let lsn: Lsn | null | undefined;
+  let lsnText = Lsn.ZERO.toString();
+  const lsnHeader = () => {
+    const current = deps.appliedLsn();
+    if (current !== lsn) {
+      lsn = current;
+      lsnText = (current ?? Lsn.ZERO).toString();
+    }
+    return lsnText;
+  };
+  const send = (res: http.ServerResponse, started: number, status: number, text: string, bytes: number) => {
+    res.writeHead(status, {
+      'X-Data-Lsn': lsnHeader(),
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': bytes,
+      Vary: 'Accept-Encoding',
+    });
+    res.end(text);
+    const seconds = (performance.now() - started) / 1000;
+    if (status === 200) answered.observe(seconds);
+    else deps.metrics.finalPriceSeconds.observe({ status: String(status) }, seconds);
+  };
+  const sendAnswer = (res: http.ServerResponse, started: number, answer: FinalPriceAnswer) => {
+    const text = JSON.stringify(answer.body);
+    send(res, started, answer.status, text, Buffer.byteLength(text));
+  };
   return http.createServer((req, res) => {
     const url = req.url ?? '/';
     const mark = url.indexOf('?');
@@ -43,27 +75,30 @@ export function createPricingServer(deps: PricingAppDeps & FinalPriceDeps & { me
       return;
     }
     const started = performance.now();
-    const query = mark < 0 ? {} : querystring.parse(url.slice(mark + 1));
-    answerFinalPrice(deps, sku, query).then(
-      (answer) => send(answer.status, answer.body),
-      (error: unknown) => {
-        log.error({ err: error, url }, 'unhandled error in the pricing API');
-        send(500, { message: 'Internal Error. Details are available in Magento log file. Report ID: %1', parameters: [String(Date.now())] });
-      },
-    );
-
-    function send(status: number, body: unknown): void {
-      const text = JSON.stringify(body);
-      res.writeHead(status, {
-        'X-Data-Lsn': (deps.appliedLsn() ?? Lsn.ZERO).toString(),
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': Buffer.byteLength(text),
-        Vary: 'Accept-Encoding',
-      });
-      res.end(text);
-      const seconds = (performance.now() - started) / 1000;
-      if (status === 200) answered.observe(seconds);
-      else deps.metrics.finalPriceSeconds.observe({ status: String(status) }, seconds);
+    const rawQuery = mark < 0 ? '' : url.slice(mark + 1);
+    try {
+      // A cached sku is answered synchronously, and a query it was asked before today from memory.
+      const cached = deps.cache.peek(sku);
+      if (cached !== undefined) {
+        const now = deps.clock();
+        const known = cached.facts === null ? undefined : cached.answers.find(rawQuery, now);
+        if (known) return send(res, started, 200, known.text, known.bytes);
+        const answer = finalPriceAnswer(cached.facts, querystring.parse(rawQuery), now);
+        if (answer.status !== 200) return sendAnswer(res, started, answer);
+        const remembered = cached.answers.remember(rawQuery, now, JSON.stringify(answer.body));
+        return send(res, started, 200, remembered.text, remembered.bytes);
+      }
+    } catch (error) {
+      return failed(res, started, url, error);
     }
+    answerFinalPrice(deps, sku, querystring.parse(rawQuery)).then(
+      (answer) => sendAnswer(res, started, answer),
+      (error: unknown) => failed(res, started, url, error),
+    );
   });
+
+  function failed(res: http.ServerResponse, started: number, url: string, error: unknown): void {
+    log.error({ err: error, url }, 'unhandled error in the pricing API');
+    sendAnswer(res, started, { status: 500, body: { message: 'Internal Error. Details are available in Magento log file. Report ID: %1', parameters: [String(Date.now())] } });
+  }
 }
