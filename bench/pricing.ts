@@ -18,7 +18,7 @@ import { parseBridgeConfig } from '../cdc/bridge-config.ts';
 import { prepareCapture } from '../cdc/capture-setup.ts';
 import { DEFAULT_CAPTURED_TABLES } from '../cdc/capture-table.ts';
 import { freePort } from '../platform/free-port.ts';
-import { generateLoad, type LoadResult } from './support/load-generator.ts';
+import { generateLoad, reniceThreads, type LoadResult } from './support/load-generator.ts';
 
 // Final-price latency, the extracted pricing service against the legacy endpoint it replaces
 // (issue 5). Both run as their own processes (their real main.ts) on one throw-away embedded
@@ -129,6 +129,8 @@ try {
   await waitFor(`${legacyBase}/healthz`, 30_000);
   await waitFor(`${serviceBase}/readyz`, 600_000);
   const catchUpMs = Math.round(performance.now() - catchUpStarted);
+  // Now that its threads exist: V8's GC helpers and libuv's pool, which the main thread may wait for.
+  if (serviceNice !== undefined) reniceThreads(children.at(-1)!.pid!, serviceNice);
   console.log(`the pricing service seeded itself (snapshot through the bridge) and caught up in ${catchUpMs} ms`);
   await bridge.stop();
 
