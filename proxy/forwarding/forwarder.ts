@@ -136,7 +136,7 @@ export class Forwarder {
       bytes: 0,
       failure: undefined,
       done: false,
-      tap: route.shadow === null || this.#deps.shadow === undefined ? undefined : this.#mirror(active, route, upstream, req, headersObject(outgoing, scanned.host)),
+      tap: route.shadow === null || this.#deps.shadow === undefined ? undefined : this.#mirror(active, route, upstream, req, () => headersObject(outgoing, scanned.host), hasBody),
     };
     (req as ProxiedRequest)[CONTEXT] = context;
     // 'close' is emitted once: `on` spares once()'s wrapper.
@@ -182,11 +182,11 @@ export class Forwarder {
   }
 
   /** Starts mirroring a shadow route's request to the side that does not answer the shopper. */
-  #mirror(active: ActiveTable, route: CompiledRoute, primary: UpstreamRuntime, req: IncomingMessage, headers: IncomingHttpHeaders): ShadowTap | undefined {
+  #mirror(active: ActiveTable, route: CompiledRoute, primary: UpstreamRuntime, req: IncomingMessage, headers: () => IncomingHttpHeaders, hasBody: boolean): ShadowTap | undefined {
     const target = route.target === undefined ? undefined : active.upstreams.get(route.target);
     if (target === undefined || route.shadow === null || this.#deps.shadow === undefined) return undefined;
     const other = primary === target ? active.legacy : target;
-    return this.#deps.shadow.begin({ id: route.id, rules: route.shadow, primary: primary.upstream, shadow: other.upstream }, req, headers);
+    return this.#deps.shadow.begin({ id: route.id, rules: route.shadow, primary: primary.upstream, shadow: other.upstream }, req, headers, hasBody);
   }
 
   #send(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {

@@ -79,10 +79,12 @@ export class ShadowMirror {
 
   /**
    * Called by the forwarder once the request is routed, with the headers as the primary is asked
-   * (hop-by-hop dropped, X-Forwarded-* and X-Request-Id added; `req.headers` when not given).
+   * (hop-by-hop dropped, X-Forwarded-* and X-Request-Id added; `req.headers` when not given),
+   * or a function that builds them: called only when the shadow request is sent, off the
+   * shopper's path (then say `hasBody`: whether the request has a body to copy).
    * Returns a tap, or undefined when this request is not mirrored (not sampled, unsafe, over the limit).
    */
-  begin(route: ShadowRoute, req: IncomingMessage, headers: IncomingHttpHeaders = req.headers): ShadowTap | undefined {
+  begin(route: ShadowRoute, req: IncomingMessage, headers: IncomingHttpHeaders | (() => IncomingHttpHeaders) = req.headers, hasBody?: boolean): ShadowTap | undefined {
     const { rules } = route;
     if (this.#closed || rules.sampleRate <= 0 || (rules.sampleRate < 1 && this.#random() >= rules.sampleRate)) return undefined;
     const method = req.method ?? 'GET';
@@ -97,7 +99,7 @@ export class ShadowMirror {
     }
     this.#setInFlight(route.id, inFlight + 1);
     this.#pending++;
-    return new MirroredRequest(this, route, req, headers);
+    return new MirroredRequest(this, route, req, headers, hasBody);
   }
 
   /** Resolves when every mirrored request so far has its verdict (for tests and shutdown). */
@@ -330,7 +332,10 @@ export class ShadowMirror {
     // shopper's requests would have used.
     let agent = this.#agents.get(upstream.url.origin);
     if (!agent) {
-      agent = new Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: 'lifo' });
+      // As many idle connections as the forwarder keeps (256, maxConcurrent's ceiling in practice):
+      // with 64, a burst above it closed the extra connections as they freed and the next burst
+      // opened new ones (a connect and a close per shadow request, on the proxy's event loop).
+      agent = new Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' });
       this.#agents.set(upstream.url.origin, agent);
     }
     return agent;
@@ -347,35 +352,47 @@ interface Recheck {
   readonly note: string;
 }
 
-/** One mirrored request: the shadow request in flight and the primary's bounded copy. */
+/**
+ * One mirrored request: the primary's bounded copy and, once the primary's answer is complete
+ * (and so already handed to the shopper), the shadow request. Asking the shadow only then keeps
+ * its send, its answer's parsing and the comparison out of the shopper's own round trip: asked
+ * at the same time, a target as fast as the legacy answered at the same moment, and the event
+ * loop handled its answer before or between the primary's (bench:shadow). The shadow therefore
+ * sees the request one primary round trip later, which a replication-aware verdict tolerates.
+ */
 class MirroredRequest implements ShadowTap {
   readonly #mirror: ShadowMirror;
   readonly #route: ShadowRoute;
   readonly #started = performance.now();
-  #asked: AskedRequest | undefined;
+  readonly #method: string;
+  readonly #url: string;
+  readonly #headers: IncomingHttpHeaders | (() => IncomingHttpHeaders);
+  /** The request body copy (undefined: no body; null: still arriving). */
+  #body: Buffer | undefined | null;
   #shadow: Promise<ShadowResult> | undefined;
   #primary: CapturedResponse | undefined | null;
   #done = false;
 
-  constructor(mirror: ShadowMirror, route: ShadowRoute, req: IncomingMessage, asked: IncomingHttpHeaders) {
+  constructor(mirror: ShadowMirror, route: ShadowRoute, req: IncomingMessage, asked: IncomingHttpHeaders | (() => IncomingHttpHeaders), announced: boolean | undefined) {
     this.#mirror = mirror;
     this.#route = route;
-    const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
-    const headers = { ...asked };
-    const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
-    if (!hasBody) {
-      // After the primary request has gone out: the shopper's request is never queued behind its copy.
-      setImmediate(() => this.#send({ method, url, headers, body: undefined }));
-      return;
-    }
+    this.#method = req.method ?? 'GET';
+    this.#url = req.url ?? '/';
+    this.#headers = asked;
+    const probe = typeof asked === 'function' ? req.headers : asked;
+    const hasBody = announced ?? ((probe['content-length'] !== undefined && probe['content-length'] !== '0') || probe['transfer-encoding'] !== undefined);
+    if (!hasBody) return;
     // A body (only with `unsafe: mirror`, or a GET with a body): copy it as the primary reads it.
+    this.#body = null;
     const capture = new BodyCapture(route.rules.maxBodyBytes);
     req.on('data', (chunk: Buffer) => capture.add(chunk));
     req.once('end', () => {
       const copied = capture.finish(0, {}, 0);
       if (copied.body === null) this.#skip('request-oversize');
-      else this.#send({ method, url, headers, body: copied.body });
+      else {
+        this.#body = copied.body;
+        this.#maybeSend();
+      }
     });
     req.once('aborted', () => this.#skip('client-aborted'));
   }
@@ -386,7 +403,9 @@ class MirroredRequest implements ShadowTap {
     response.on('data', (chunk: Buffer) => capture.add(chunk));
     response.once('end', () => {
       this.#primary = capture.finish(response.statusCode ?? 0, response.headers, performance.now() - this.#started);
-      this.#maybeJudge();
+      // The forwarder ends the shopper's response on this same 'end' (its listener comes after
+      // this one): the shadow request goes out once that write is done and pending I/O is served.
+      setImmediate(() => this.#maybeSend());
     });
     response.once('close', () => {
       if (this.#primary === undefined) this.primaryFailed('primary-incomplete');
@@ -399,13 +418,15 @@ class MirroredRequest implements ShadowTap {
     this.#skip(reason);
   }
 
-  #send(asked: AskedRequest): void {
-    // The primary already failed or the client left (and the slot was freed): nothing to compare.
-    if (this.#done) return;
-    this.#asked = asked;
+  #maybeSend(): void {
+    // The primary failed or the client left (and the slot was freed), or the request body or the
+    // primary's answer is not complete yet.
+    if (this.#done || this.#shadow !== undefined || !this.#primary || this.#body === null) return;
+    const headers = typeof this.#headers === 'function' ? this.#headers() : { ...this.#headers };
+    const asked: AskedRequest = { method: this.#method, url: this.#url, headers, body: this.#body };
     this.#shadow = this.#mirror.ask(this.#route.shadow, asked, this.#route.rules);
     void this.#shadow.then(() => this.#mirror.released(this.#route.id));
-    this.#maybeJudge();
+    this.#judge(asked, this.#primary, this.#shadow);
   }
 
   #skip(reason: string): void {
@@ -423,15 +444,12 @@ class MirroredRequest implements ShadowTap {
     }
   }
 
-  #maybeJudge(): void {
-    if (this.#done || !this.#primary || !this.#shadow || !this.#asked) return;
+  #judge(asked: AskedRequest, primary: CapturedResponse, shadow: Promise<ShadowResult>): void {
     this.#done = true;
-    const primary = this.#primary;
-    const asked = this.#asked;
-    this.#shadow
+    shadow
       // Comparing (JSON parsing, walking) waits for pending I/O, so shoppers' callbacks go first.
-      .then((shadow) => new Promise<ShadowResult>((resolve) => setImmediate(() => resolve(shadow))))
-      .then((shadow) => this.#mirror.judge(this.#route, asked, primary, shadow))
+      .then((result) => new Promise<ShadowResult>((resolve) => setImmediate(() => resolve(result))))
+      .then((result) => this.#mirror.judge(this.#route, asked, primary, result))
       .catch((error: unknown) => this.#mirror.logFailure(this.#route, error))
       .finally(() => this.#mirror.settled());
   }
