@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import { MagentoErrors } from '../../../legacy-stub/api/magento-error.ts';
 import { echoSearchCriteria, parseSearchCriteria } from '../../../legacy-stub/catalog/search-criteria.ts';
 import type { CatalogDictionary } from '../domain/catalog-dictionary.ts';
@@ -6,7 +7,7 @@ import { resolveCatalogQuery } from '../domain/catalog-query.ts';
 import type { PimMetrics } from '../metrics.ts';
 import type { ProductStore } from '../store/product-store.ts';
 import type { Freshness } from '../sync/freshness.ts';
-import type { ProductResponseCache } from './product-response-cache.ts';
+import type { ProductAnswer, ProductResponseCache } from './product-response-cache.ts';
 
 export interface ProductReadsDeps {
   store: ProductStore;
@@ -24,6 +25,22 @@ const SEARCH_PATH = '/rest/V1/products';
 const PRODUCT_PREFIX = '/rest/V1/products/';
 
 /**
+ * Accept-Encoding values as browsers and HTTP clients send them, and the coding express's
+ * compression (1.8) picks for each: br before gzip when both are accepted, at brotli quality 4.
+ * A request with any other value (weights, other orders) is negotiated by express itself.
+ */
+const CONTENT_CODINGS: ReadonlyMap<string, 'br' | 'gzip'> = new Map([
+  ['gzip, deflate, br, zstd', 'br'], // current Chrome, Edge, Firefox
+  ['gzip, deflate, br', 'br'], // Safari, older browsers
+  ['br', 'br'],
+  ['gzip, deflate', 'gzip'], // Node's fetch, many HTTP libraries
+  ['gzip', 'gzip'],
+]);
+/** compression's default threshold: smaller bodies are sent as they are (with Vary all the same). */
+const COMPRESSION_THRESHOLD = 1024;
+const BROTLI_OPTIONS = { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } };
+
+/**
  * The storefront's two reads — `GET /rest/V1/products/:sku` and `GET /rest/V1/products?searchCriteria…`
  * — answered on node:http, before express. Why: express 5's per-request machinery (prototype
  * swaps, router, compression's wrappers, res.send) cost ≈0.5 ms of CPU per request on this
@@ -32,9 +49,11 @@ const PRODUCT_PREFIX = '/rest/V1/products/';
  *
  * The answer is the one express gives (products-router.ts), byte for byte and header for header:
  * the same body, `X-Data-Lsn`, `Content-Type: application/json; charset=utf-8`, `Content-Length`,
- * and `Vary: Accept-Encoding` (compression adds it to every JSON answer). Only requests express
- * would not compress are taken: without `Accept-Encoding`, compression's default is identity.
- * A client that accepts gzip, any other method or spelling of the path (express matches them
+ * and `Vary: Accept-Encoding` (compression adds it to every JSON answer). Without
+ * `Accept-Encoding` the answer is sent as it is (compression's default is identity); a product
+ * for a client whose `Accept-Encoding` is one of CONTENT_CODINGS is sent compressed as express
+ * would (`Content-Encoding`, chunked), from bytes compressed once per cached answer. A listing
+ * for a compressing client, any other `Accept-Encoding`, any other method or spelling of the path (express matches them
  * case-insensitively and with a trailing slash), an undecodable sku, and every error other than
  * "no such sku" go to express, which answers them as before — the request is untouched until an
  * answer is ready, so express can start from scratch.
@@ -56,9 +75,27 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
     });
     res.end(body);
   };
+  const sendProduct = (res: ServerResponse, answer: ProductAnswer, coding: 'br' | 'gzip' | 'identity') => {
+    if (coding === 'identity' || answer.body.length < COMPRESSION_THRESHOLD) return send(res, 200, answer.body);
+    let encoded = answer.encoded.get(coding);
+    if (encoded === undefined) {
+      encoded = coding === 'br' ? brotliCompressSync(answer.body, BROTLI_OPTIONS) : gzipSync(answer.body);
+      answer.encoded.set(coding, encoded);
+    }
+    res.writeHead(200, {
+      'X-Data-Lsn': deps.freshness.appliedLsn() ?? '0/0',
+      'Content-Type': 'application/json; charset=utf-8',
+      Vary: 'Accept-Encoding',
+      'Content-Encoding': coding,
+    });
+    res.end(encoded);
+  };
 
   return (req, res) => {
-    if (req.method !== 'GET' || req.headers['accept-encoding'] !== undefined) return false;
+    if (req.method !== 'GET') return false;
+    const acceptEncoding = req.headers['accept-encoding'];
+    const coding = acceptEncoding === undefined ? 'identity' : CONTENT_CODINGS.get(acceptEncoding);
+    if (coding === undefined) return false;
     const url = req.url ?? '';
     if (!url.startsWith(SEARCH_PATH)) return false;
     const mark = url.indexOf('?');
@@ -67,6 +104,7 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
     const started = performance.now();
 
     if (path === SEARCH_PATH) {
+      if (coding !== 'identity') return false;
       const criteria = (() => {
         try {
           return parseSearchCriteria(mark < 0 ? '' : url.slice(mark + 1));
@@ -97,14 +135,14 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
     const cache = deps.productCache;
     const cached = cache?.get(sku);
     if (cached !== undefined) {
-      send(res, 200, cached);
+      sendProduct(res, cached, coding);
       productSeconds.observe((performance.now() - started) / 1000);
       return true;
     }
     const generation = cache?.generation ?? 0;
     deps.store.getBySku(sku).then((stored) => {
       if (stored) {
-        send(res, 200, cache ? cache.fill(sku, stored.json, generation) : stored.json);
+        sendProduct(res, cache ? cache.fill(sku, stored.json, generation) : { body: Buffer.from(stored.json), encoded: new Map() }, coding);
         productSeconds.observe((performance.now() - started) / 1000);
       } else {
         send(res, 404, notFoundBody);

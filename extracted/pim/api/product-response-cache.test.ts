@@ -42,11 +42,11 @@ const doc = (entityId: number, sku: string, name: string, version = 1n) => contr
 /** What the fast path does: the cache, else the store (and keep what it read). */
 async function read(cache: ProductResponseCache, store: ProductStore, sku: string, between?: () => Promise<void>): Promise<string | null> {
   const cached = cache.get(sku);
-  if (cached) return cached.toString();
+  if (cached) return cached.body.toString();
   const generation = cache.generation;
   const stored = await store.getBySku(sku);
   await between?.();
-  return stored ? cache.fill(sku, stored.json, generation).toString() : null;
+  return stored ? cache.fill(sku, stored.json, generation).body.toString() : null;
 }
 
 const nameIn = (json: string | null) => (json === null ? null : (JSON.parse(json) as { name: string }).name);

@@ -12,8 +12,14 @@ export interface ProductResponseCacheOptions {
   now?: () => number;
 }
 
-interface CachedAnswer {
+/** A product's answer: its JSON bytes, and the same compressed for clients that accept it (made on first use). */
+export interface ProductAnswer {
   readonly body: Buffer;
+  /** By content coding ('br', 'gzip'); dropped with the answer. */
+  readonly encoded: Map<string, Buffer>;
+}
+
+interface CachedAnswer extends ProductAnswer {
   readonly entityId: number;
   readonly cachedAt: number;
 }
@@ -50,8 +56,8 @@ export class ProductResponseCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** The answer's body, if kept and young enough. */
-  get(sku: string): Buffer | undefined {
+  /** The answer, if kept and young enough. */
+  get(sku: string): ProductAnswer | undefined {
     const cached = this.answers.get(sku);
     if (cached === undefined || this.now() - cached.cachedAt > this.maxAgeMs) {
       this.misses += 1;
@@ -61,7 +67,7 @@ export class ProductResponseCache {
     // Most recently used goes last.
     this.answers.delete(sku);
     this.answers.set(sku, cached);
-    return cached.body;
+    return cached;
   }
 
   /** Take before reading the store; hand to `fill` with what was read. */
@@ -69,20 +75,21 @@ export class ProductResponseCache {
     return this.invalidations;
   }
 
-  /** The body to send for a product read from the store, kept unless a write committed since `generation` was taken. */
-  fill(sku: string, json: string, generation: number): Buffer {
+  /** The answer to send for a product read from the store, kept unless a write committed since `generation` was taken. */
+  fill(sku: string, json: string, generation: number): ProductAnswer {
     const body = Buffer.from(json);
     const id = LEADING_ID.exec(json);
-    if (generation !== this.invalidations || id === null) return body;
+    if (generation !== this.invalidations || id === null) return { body, encoded: new Map() };
     const entityId = Number(id[1]);
     this.drop(sku);
     // An entity kept under another sku (cannot be current if this one is): drop that too.
     const previous = this.skuOfEntity.get(entityId);
     if (previous !== undefined) this.drop(previous);
-    this.answers.set(sku, { body, entityId, cachedAt: this.now() });
+    const answer: CachedAnswer = { body, encoded: new Map(), entityId, cachedAt: this.now() };
+    this.answers.set(sku, answer);
     this.skuOfEntity.set(entityId, sku);
     if (this.answers.size > this.maxEntries) this.drop(this.answers.keys().next().value!);
-    return body;
+    return answer;
   }
 
   /** After documents were written (or a write failed somewhere): their skus and entities are read afresh. */

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PimMetrics } from '../metrics.ts';
 import { call, eventually, PimStack } from '../testing/pim-stack.ts';
@@ -166,11 +167,76 @@ describe('without Accept-Encoding, the storefront reads are answered before expr
         expect(actual.text, path).toBe(expected.text);
       }
       expect(handedToExpress).toBe(0);
-      // A client that accepts gzip, and a query the legacy refuses, are left to express.
-      const compressed = await fetch(`${base}/rest/V1/products/NOPE-1`, { headers: { 'accept-encoding': 'gzip' } });
-      expect(compressed.status).toBe(598);
+      // A compressing client's listing, an Accept-Encoding outside the known ones, and a query the legacy refuses, are left to express.
+      const listing = await fetch(`${base}${paths()[0]}`, { headers: { 'accept-encoding': 'gzip' } });
+      expect(listing.status).toBe(598);
+      const weighted = await fetch(`${base}/rest/V1/products/NOPE-1`, { headers: { 'accept-encoding': 'gzip;q=0.5, identity' } });
+      expect(weighted.status).toBe(598);
       const refused = await rawGet(base, `/rest/V1/products?${errors[1]![1]}`);
       expect(refused.status).toBe(599);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('with the Accept-Encoding of browsers and HTTP clients, a product is answered compressed before express as express would', () => {
+  /** A GET with that Accept-Encoding, the body decoded by its Content-Encoding. */
+  const encodedGet = (base: string, path: string, acceptEncoding: string) =>
+    new Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+      http
+        .get(`${base}${path}`, { headers: { 'accept-encoding': acceptEncoding } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const raw = Buffer.concat(chunks);
+            const coding = res.headers['content-encoding'];
+            const body = coding === 'br' ? brotliDecompressSync(raw) : coding === 'gzip' ? gunzipSync(raw) : raw;
+            resolve({ status: res.statusCode ?? 0, text: body.toString('utf8'), headers: res.headers });
+          });
+        })
+        .on('error', reject);
+    });
+  const comparable = (headers: Record<string, string | string[] | undefined>) =>
+    Object.fromEntries(Object.entries(headers).filter(([name]) => !['date', 'connection', 'keep-alive', 'x-data-lsn'].includes(name)));
+
+  it('the same coding, headers and decoded bytes as the legacy, the first time and from the cache, and none of it through express', async () => {
+    const some = await call(stack.legacyBase, '/rest/V1/products?searchCriteria[pageSize]=3');
+    const skus = (some.body as { items: Array<{ sku: string }> }).items.map((item) => item.sku);
+    let handedToExpress = 0;
+    const reads = createProductReads(
+      {
+        store: stack.pim.store,
+        dictionary: () => stack.pim.projector.currentDictionary(),
+        freshness: stack.pim.freshness,
+        metrics: new PimMetrics(),
+        productCache: stack.pim.productCache,
+      },
+      (_req, res) => {
+        handedToExpress += 1;
+        res.writeHead(599).end();
+      },
+    );
+    const server = http.createServer((req, res) => {
+      if (!reads(req, res)) res.writeHead(598).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      for (const acceptEncoding of ['gzip, deflate, br, zstd', 'gzip, deflate, br', 'br', 'gzip, deflate', 'gzip']) {
+        for (const path of [...skus.map((sku) => `/rest/V1/products/${encodeURIComponent(sku)}`), '/rest/V1/products/NOPE-1']) {
+          for (const round of [1, 2]) {
+            const [expected, actual] = await Promise.all([encodedGet(stack.legacyBase, path, acceptEncoding), encodedGet(base, path, acceptEncoding)]);
+            const what = `${path} with ${acceptEncoding}, read ${round}`;
+            expect(actual.status, what).toBe(expected.status);
+            expect(actual.text, what).toBe(expected.text);
+            expect(comparable(actual.headers), what).toEqual(comparable(expected.headers));
+            if (expected.status === 200) expect(actual.headers['content-encoding'], what).toBe(acceptEncoding.includes('br') ? 'br' : 'gzip');
+          }
+        }
+      }
+      expect(handedToExpress).toBe(0);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
