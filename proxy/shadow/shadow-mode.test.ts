@@ -60,6 +60,26 @@ describe('mode shadow through the proxy', () => {
     expect(proxy.proxy.shadowReport.route('final-price').summary().counts.match).toBe(1);
   });
 
+  it('when a route is in shadow, then the target is asked only once the legacy has answered (the shopper first)', async () => {
+    let legacyAnsweredAt = Number.NaN;
+    let targetAskedAt = Number.NaN;
+    const legacy = await upstream((req, res) => {
+      setTimeout(() => {
+        legacyAnsweredAt = performance.now();
+        json({ price: 10 })(req, res);
+      }, 100).unref();
+    });
+    const pricing = await upstream((req, res) => {
+      targetAskedAt = performance.now();
+      json({ price: 10 })(req, res);
+    });
+    const proxy = await proxyWith(legacy, pricing, '{ sampleRate: 1 }');
+    expect((await send(`${proxy.url}/rest/V1/products/A/final-price`)).status).toBe(200);
+    await proxy.proxy.shadow.idle();
+    expect(targetAskedAt).toBeGreaterThan(legacyAnsweredAt);
+    expect(proxy.proxy.shadowReport.route('final-price').summary().counts.match).toBe(1);
+  });
+
   it('when the shadow target takes 2 s, then the shopper still gets the legacy answer at legacy speed', async () => {
     const legacy = await upstream(json({ price: 10 }));
     const pricing = await upstream((req, res) => setTimeout(() => json({ price: 10 })(req, res), 2000).unref());
