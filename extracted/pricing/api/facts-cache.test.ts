@@ -49,6 +49,44 @@ describe('the final-price facts cache', () => {
     expect((await cache.get('A', async () => facts('3')))?.facts.price).toBe('3');
   });
 
+  it('when a hit finds an entry older than the refresh age, then it answers from it and reloads it in the background, once', async () => {
+    let now = 1_000_000;
+    const metrics = new PricingMetrics();
+    cache = new FactsCache({ ttlSeconds: 60, refreshAfterSeconds: 45, metrics, now: () => now });
+    let reads = 0;
+    const reload = deferred<ProductFacts>();
+    const load = () => (reads += 1) === 1 ? Promise.resolve(facts('1')) : reload.promise;
+    await cache.get('A', load);
+    now += 44_000;
+    expect(cache.peek('A', load)?.facts?.facts.price).toBe('1');
+    expect(reads).toBe(1);
+    now += 1_000;
+    expect(cache.peek('A', load)?.facts?.facts.price).toBe('1');
+    expect(cache.peek('A', load)?.facts?.facts.price).toBe('1');
+    expect(reads).toBe(2);
+    reload.resolve(facts('2'));
+    await reload.promise;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.peek('A', load)?.facts?.facts.price).toBe('2');
+    expect(reads).toBe(2);
+    const lookups = (await metrics.cacheLookups.get()).values;
+    expect(lookups.find((value) => value.labels.result === 'miss')?.value).toBe(1);
+  });
+
+  it('when a change for the sku is applied while a background refresh is in flight, then the refreshed (old) facts are not cached', async () => {
+    let now = 1_000_000;
+    cache = new FactsCache({ ttlSeconds: 60, metrics: new PricingMetrics(), now: () => now });
+    await cache.get('A', async () => facts('1'));
+    now += 50_000;
+    const slow = deferred<ProductFacts>();
+    cache.peek('A', () => slow.promise);
+    cache.invalidate({ skus: new Set(['A']), all: false });
+    slow.resolve(facts('1-old'));
+    await slow.promise;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await cache.get('A', async () => facts('2')))?.facts.price).toBe('2');
+  });
+
   it('remembers an unknown sku until a change names it', async () => {
     cache = new FactsCache({ ttlSeconds: 60, metrics: new PricingMetrics() });
     expect(await cache.get('NEW', async () => null)).toBeNull();

@@ -58,6 +58,7 @@ export function createPricingServer(deps: PricingAppDeps & FinalPriceDeps & { me
     const text = JSON.stringify(answer.body);
     send(res, started, answer.status, text, Buffer.byteLength(text));
   };
+  const load = (key: string) => deps.store.factsOf(key);
   return http.createServer((req, res) => {
     const url = req.url ?? '/';
     const mark = url.indexOf('?');
@@ -78,7 +79,7 @@ export function createPricingServer(deps: PricingAppDeps & FinalPriceDeps & { me
     const rawQuery = mark < 0 ? '' : url.slice(mark + 1);
     try {
       // A cached sku is answered synchronously, and a query it was asked before today from memory.
-      const cached = deps.cache.peek(sku);
+      const cached = deps.cache.peek(sku, load);
       if (cached !== undefined) {
         const now = deps.clock();
         const known = cached.facts === null ? undefined : cached.answers.find(rawQuery, now);
