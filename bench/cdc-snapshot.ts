@@ -24,6 +24,7 @@ import { migrate } from '../platform/migrations.ts';
 // control message, while BENCH_SNAPSHOT_WRITES_PER_SECOND (200) price updates keep streaming.
 // rows: what reached the queue — rows touched by a live write inside their chunk's window are
 // left to the stream (which this queue does not follow), so slightly fewer than the tables hold.
+// liveCommitToConfirmMs: commit -> broker confirm of the live writes while the snapshot runs.
 // processCpuMicrosPerRow: this process's CPU (bridge, the consumer, the writer) per row.
 // consumerParseCpuMicrosPerRow: the consumer's share: CPU to parse and validate each batch with the
 // consumer kit (parseReceivedBatch, what a service's ChangeConsumer does) into ReceivedChanges;
@@ -52,6 +53,8 @@ try {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   await pool.query('ANALYZE');
 
+  let measuringLive = false;
+  const liveConfirmMs: number[] = [];
   bridge = new CdcBridge({
     config: parseBridgeConfig({
       databaseUrl: url,
@@ -68,6 +71,11 @@ try {
       ...(batchRows ? { snapshotBatchRows: batchRows } : {}),
     }),
     logger,
+    // Live changes during the snapshot: commit -> broker confirm of each price update, to see
+    // whether the snapshot's batches crowd them out of the channel.
+    onTransactionConfirmed: ({ commitTimeMs }) => {
+      if (measuringLive) liveConfirmMs.push(Date.now() - commitTimeMs);
+    },
   });
   bridge.start().catch((error: unknown) => console.error(error));
   await bridge.waitUntilActive();
@@ -118,8 +126,10 @@ try {
   const request = buildSnapshotRequest({ target: queue, tables: [...DEFAULT_CAPTURED_TABLES] });
   const started = Date.now();
   const cpuStart = process.cpuUsage();
+  measuringLive = true;
   await writeSignal(pool, request);
   await completed;
+  measuringLive = false;
   const seconds = (Date.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   writing = false;
@@ -142,6 +152,7 @@ try {
     bridgeCpuMicrosPerRow: Math.round(((cpu.user + cpu.system - parseMicros) / rows) * 10) / 10,
     invalidBatches: invalid,
     liveWrites: writes,
+    liveCommitToConfirmMs: percentiles(liveConfirmMs),
     loadAverage: loadavg().map((value) => Math.round(value * 10) / 10),
   };
   console.log(JSON.stringify(report, null, 2));
@@ -159,4 +170,10 @@ try {
   await connection.close().catch(() => undefined);
   await server.stop();
   await rm(dataDir, { recursive: true, force: true });
+}
+
+function percentiles(values: number[]): { p50: number; p99: number; max: number; count: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0, count: sorted.length };
 }

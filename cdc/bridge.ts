@@ -350,12 +350,17 @@ export class CdcBridge {
         connectionName: `strangler-cdc-signals:${config.slot}`,
         signalQueue: config.signalQueue,
         publication: config.publication,
+        // The live events' backpressure: a full channel buffer (drain) or in-flight window makes
+        // the runner wait before its next batch, the stream held at the chunk's high watermark.
         publish: (message, onConfirm) => {
           const id = coordinator.register();
-          publisherRef.publishRaw('', message.routingKey, message.body, message.properties, () => {
+          const writable = publisherRef.publishRaw('', message.routingKey, message.body, message.properties, () => {
             coordinator.confirm(id);
             onConfirm();
           });
+          if (!writable) return publisherRef.drained();
+          if (coordinator.outstanding > config.maxInFlight) return coordinator.waitForOutstandingAtMost(config.maxInFlight);
+          return undefined;
         },
         onFailure: (error) => fail(error),
         onProgress: (progress) => this.recordSnapshot(progress),
@@ -380,8 +385,7 @@ export class CdcBridge {
           if (snapshotRunner.watching) snapshotRunner.observe(message);
           if (message.tag === 'message') {
             if (watermarks.onMessage(message.prefix, message.content)) return undefined;
-            snapshotRunner.onLogicalMessage(lsn, message);
-            return undefined;
+            return snapshotRunner.onLogicalMessage(lsn, message);
           }
           if ((message.tag === 'insert' || message.tag === 'update' || message.tag === 'delete') && IncrementalSnapshots.isSignalTable(message.relation)) {
             // Snapshot requests are for the bridge, not for consumers: never published.

@@ -42,9 +42,12 @@ export interface IncrementalSnapshotOptions {
   /**
    * Publishes on the bridge's confirm channel, counted by the flush coordinator like an event:
    * a transaction committed after the high watermark is acknowledged to PostgreSQL only once
-   * the chunk's batches are confirmed. `onConfirm` runs on the broker's confirm.
+   * the chunk's batches are confirmed. `onConfirm` runs on the broker's confirm. Returns a
+   * promise when nothing more should be published before it settles (the channel's buffer is
+   * full, or the in-flight window is): the live events' backpressure, which a chunk's batches
+   * obey too while the stream waits at the chunk's high watermark.
    */
-  publish: (message: SnapshotMessage, onConfirm: () => void) => void;
+  publish: (message: SnapshotMessage, onConfirm: () => void) => Promise<void> | undefined;
   /** Ends the streaming session (a lost connection): the next session resumes the snapshot. */
   onFailure: (error: unknown) => void;
   /** Progress of the running snapshot, for metrics and /healthz. */
@@ -214,8 +217,15 @@ export class IncrementalSnapshots {
       .catch((error: unknown) => this.log.error({ err: error, id: signal.id }, 'could not record a snapshot signal'));
   }
 
-  /** A logical decoding message; returns nothing (batches are published without holding the stream). */
-  onLogicalMessage(lsn: Lsn, message: WatermarkMessage): void {
+  /**
+   * A logical decoding message. At a chunk's high watermark its batches are published; returns a
+   * promise when they had to wait for room (see `publish`): the stream should wait at the high
+   * watermark until it settles, so the changes after it are published after the chunk, within
+   * the same in-flight window, and the flush coordinator numbers the batches before any later
+   * commit. It never waits for the snapshot itself (only for broker confirms and the socket),
+   * so holding the stream cannot stall the window of a next chunk.
+   */
+  onLogicalMessage(lsn: Lsn, message: WatermarkMessage): Promise<void> | undefined {
     if (message.prefix !== WATERMARK_PREFIX) return;
     const window = this.window;
     let mark: z.infer<typeof WatermarkSchema>;
@@ -225,17 +235,17 @@ export class IncrementalSnapshots {
       return;
     }
     // A watermark of a chunk abandoned by an earlier process (replayed from the slot): ignored.
-    if (!window || window.id !== mark.chunk) return;
+    if (!window || window.id !== mark.chunk) return undefined;
     if (mark.mark === 'low') {
       window.phase = 'open';
-      return;
+      return undefined;
     }
-    if (window.phase !== 'open' || !window.chunk) return;
+    if (window.phase !== 'open' || !window.chunk) return undefined;
     this.window = undefined;
-    this.closeWindow(window, Lsn.parse(message.messageLsn ?? lsn.toString()));
+    return this.closeWindow(window, Lsn.parse(message.messageLsn ?? lsn.toString()));
   }
 
-  private closeWindow(window: ChunkWindow, highWatermark: Lsn): void {
+  private closeWindow(window: ChunkWindow, highWatermark: Lsn): Promise<void> | undefined {
     const chunk = window.chunk!;
     // A transaction whose commit the stream delivered before the low watermark but which the
     // chunk's read did not see yet (committed in the WAL, not yet visible): its change would be
@@ -243,7 +253,7 @@ export class IncrementalSnapshots {
     const raced = chunk.inProgress.some((xid) => window.xidsBeforeLow.has(xid));
     if (window.truncated || raced) {
       window.resolve({ retry: true, emitted: 0, deleted: 0, confirmed: Promise.resolve() });
-      return;
+      return undefined;
     }
     const rows = window.touched.size === 0 ? chunk.rows : chunk.rows.filter((row) => !window.touched.has(keyStringOfValues(chunk.keyIndexes, row)));
     const deleted = chunk.missing.filter((row) => !window.touched.has(keyString(window.table, row)));
@@ -254,13 +264,23 @@ export class IncrementalSnapshots {
       allConfirmed = resolve;
     });
     if (pending === 0) allConfirmed();
-    for (const message of messages) {
-      this.options.publish(message, () => {
-        pending -= 1;
-        if (pending === 0) allConfirmed();
-      });
-    }
+    const onConfirm = () => {
+      pending -= 1;
+      if (pending === 0) allConfirmed();
+    };
     window.resolve({ retry: false, emitted: rows.length, deleted: deleted.length, confirmed });
+    return this.publishFrom(messages, 0, onConfirm);
+  }
+
+  /** Publishes `messages` from `from` on, waiting whenever `publish` asks to; a promise only when it had to wait. */
+  private publishFrom(messages: SnapshotMessage[], from: number, onConfirm: () => void): Promise<void> | undefined {
+    for (let index = from; index < messages.length; index += 1) {
+      // Stopping: the session ends; the chunk's resume point was never recorded, so it is read again.
+      if (this.stopped) return undefined;
+      const wait = this.options.publish(messages[index]!, onConfirm);
+      if (wait) return wait.then(() => this.publishFrom(messages, index + 1, onConfirm));
+    }
+    return undefined;
   }
 
   /** Once the stream runs: consume the signal queue and run pending snapshots. */
