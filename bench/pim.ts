@@ -25,8 +25,25 @@ import { generateLoad } from './support/load-generator.ts';
 // legacy's for searchCriteria and under 50 ms; get-by-sku p99 under 5 ms. A fifth row, reported
 // but not judged, asks a price band nobody asked before on every request, so the PIM's
 // total_count cache (store/postgres/count-cache.ts) cannot help: the cost of a cold listing.
-// The load comes from bench/support/load-generator.ts (closed loop, its own process, latency to
-// the microsecond) with plain GETs (no Accept-Encoding, as autocannon sent them before).
+// The load comes from bench/support/load-generator.ts (its own process, latency to the
+// microsecond) with plain GETs (no Accept-Encoding, as autocannon sent them before): closed loop
+// at 1 and 10 connections for every scenario, and for get-by-sku also open loop at a fixed rate
+// (BENCH_PIM_RATE, 1,000 requests/s; latency from each request's due time, so a stall shows
+// instead of lowering the rate), the PIM BENCH_PIM_FIXED_RUNS times (3), the legacy once — unless
+// its closed loop at the most connections stayed under 90% of that rate: then it cannot keep the
+// rate, an open loop would only measure a queue growing for minutes, and the row says so instead.
+//
+// Where the get-by-sku target is judged: at the fixed rate (every run) and at 1 connection. The
+// 10-connection closed loop is reported, not judged: ten clients that each send again the moment
+// an answer is in keep both cores saturated, so its p99 is the queue of that saturation, which
+// no per-request saving removes on a 2-core box shared with other work.
+//
+// BENCH_PIM_NICE=-10: run this process (both servers) and the generator at that scheduling priority
+// (needs root): a diagnostic for a loaded machine, where an open loop's p99 is mostly the time the
+// processes wait for a CPU; the title says so, and its figures are not the verdict of a normal run.
+// BENCH_PIM_SCENARIOS=get,search,uncached (kinds; all by default) runs only those scenarios;
+// BENCH_PIM_CACHE=off starts the PIM without its get-by-sku answer cache
+// (api/product-response-cache.ts), to measure what the cache does in one build.
 //
 // The PIM is filled from one snapshot of the legacy tables through its own projector
 // (extracted/pim/sync/legacy-snapshot.ts → CatalogProjector.flushDirty), not by streaming
@@ -41,6 +58,14 @@ const durationSeconds = Number(process.env.BENCH_PIM_DURATION ?? 10);
 // Two load levels: one connection measures service latency (what the p99 targets are about),
 // ten measure behaviour under concurrency. On a shared 2-core box the second is mostly queueing.
 const loadLevels = (process.env.BENCH_PIM_CONNECTIONS ?? '1,10').split(',').map(Number);
+const fixedRate = Number(process.env.BENCH_PIM_RATE ?? 1000);
+const fixedRuns = Math.max(1, Number(process.env.BENCH_PIM_FIXED_RUNS ?? 3));
+// Sockets the open loop may use: enough that a slow answer does not hold up the next ones.
+const FIXED_CONNECTIONS = 32;
+const scenarioKinds = new Set((process.env.BENCH_PIM_SCENARIOS ?? 'get,search,uncached').split(','));
+const productCache = process.env.BENCH_PIM_CACHE !== 'off';
+const nice = process.env.BENCH_PIM_NICE ? Number(process.env.BENCH_PIM_NICE) : undefined;
+if (nice !== undefined) os.setPriority(nice);
 const logger = createRootLogger({ name: 'bench-pim', level: process.env.LOG_LEVEL ?? 'warn' });
 const legacySchema = fileURLToPath(new URL('../legacy-stub/schema', import.meta.url));
 const resultsFile = fileURLToPath(new URL('./results/pim.json', import.meta.url));
@@ -77,7 +102,15 @@ try {
   closers.push(() => legacyPool.end());
   await legacyPool.query('ANALYZE');
 
-  const pim = await startPimService({ databaseUrl: server.url('pim'), amqpUrl: 'amqp://unused', logger, port: 0, host: '127.0.0.1', follow: false });
+  const pim = await startPimService({
+    databaseUrl: server.url('pim'),
+    amqpUrl: 'amqp://unused',
+    logger,
+    port: 0,
+    host: '127.0.0.1',
+    follow: false,
+    productCache: productCache ? undefined : false,
+  });
   closers.push(() => pim.close());
   let fill = reused?.fill;
   if (!fill) {
@@ -177,21 +210,42 @@ try {
     },
   );
 
-  const rows = [];
-  for (const scenario of scenarios) {
+  const rows: Row[] = [];
+  for (const scenario of scenarios.filter((s) => scenarioKinds.has(s.kind))) {
     // Same question, same answer: the comparison only counts if the PIM answers like the legacy.
     let same = true;
     for (const path of new Set([scenario.paths[0]!, scenario.paths[Math.floor(scenario.paths.length / 2)]!, scenario.paths.at(-1)!])) {
       const [legacyAnswer, pimAnswer] = await Promise.all([fetch(targets.legacy + path).then((r) => r.text()), fetch(targets.pim + path).then((r) => r.text())]);
       same &&= legacyAnswer === pimAnswer;
     }
+    const target = scenario.kind === 'get' ? { p99Ms: 5 } : { p99Ms: 50, ratio: 1 / 3 };
+    const passes = (legacy: Measured | null, pimResult: Measured) =>
+      pimResult.p99 < target.p99Ms && (target.ratio === undefined || (legacy !== null && pimResult.p99 <= legacy.p99 * target.ratio)) && same && pimResult.failed === 0;
+    let legacyMaxPerSecond = 0;
     for (const connections of loadLevels) {
-      const legacy = await load(ports.legacy, scenario, connections);
-      const pimResult = await load(ports.pim, scenario, connections);
-      const target = scenario.kind === 'get' ? { p99Ms: 5 } : { p99Ms: 50, ratio: 1 / 3 };
-      const pass =
-        pimResult.p99 < target.p99Ms && (target.ratio === undefined || pimResult.p99 <= legacy.p99 * target.ratio) && same && pimResult.failed === 0;
-      rows.push({ scenario: scenario.name, kind: scenario.kind, connections, sameAnswer: same, legacy, pim: pimResult, target, pass });
+      const legacy = await load(ports.legacy, scenario, { connections });
+      const pimResult = await load(ports.pim, scenario, { connections });
+      legacyMaxPerSecond = Math.max(legacyMaxPerSecond, legacy.rps);
+      // get-by-sku at 10 connections is saturation, reported (see the top of this file).
+      const judged = scenario.kind === 'search' || (scenario.kind === 'get' && connections === 1);
+      rows.push({ scenario: scenario.name, kind: scenario.kind, load: `${connections} conn`, judged, sameAnswer: same, legacy, pim: pimResult, target, pass: passes(legacy, pimResult) });
+    }
+    if (scenario.kind === 'get' && fixedRate > 0) {
+      const legacy = legacyMaxPerSecond >= fixedRate * 0.9 ? await load(ports.legacy, scenario, { connections: FIXED_CONNECTIONS, perSecond: fixedRate }) : null;
+      for (let run = 1; run <= fixedRuns; run += 1) {
+        const pimResult = await load(ports.pim, scenario, { connections: FIXED_CONNECTIONS, perSecond: fixedRate });
+        rows.push({
+          scenario: scenario.name,
+          kind: scenario.kind,
+          load: `${fixedRate}/s open${fixedRuns > 1 ? ` #${run}` : ''}`,
+          judged: true,
+          sameAnswer: same,
+          legacy,
+          pim: pimResult,
+          target,
+          pass: passes(legacy, pimResult),
+        });
+      }
     }
   }
 
@@ -210,36 +264,48 @@ try {
     },
     seedSeconds: round(seeded.ms / 1000),
     load: {
-      tool: 'bench/support/load-generator.ts (closed loop, own process, paths in turn across connections)',
-      connections: loadLevels,
+      tool: 'bench/support/load-generator.ts (own process, paths in turn across connections)',
+      closedLoopConnections: loadLevels,
+      openLoop: fixedRate > 0 ? { perSecond: fixedRate, sockets: FIXED_CONNECTIONS, pimRuns: fixedRuns, latencyFrom: "each request's due time" } : null,
       durationSeconds,
       machine: 'shared 2-core box, legacy and PIM on one embedded PostgreSQL',
     },
     loadAverageAtEnd: os.loadavg().map((value) => round(value)),
     scenarios: rows,
     countCache: { entries: pimCounts?.size ?? null, hitRatio: pimCounts ? round(pimCounts.hitRatio) : null },
-    // The uncached row is reported, not judged: the targets are about typical (repeated) listings.
-    pass: rows.filter((row) => row.kind !== 'uncached').every((row) => row.pass),
+    nice: nice ?? null,
+    productCache: pim.productCache ? { entries: pim.productCache.size, hitRatio: round(pim.productCache.hitRatio) } : 'off',
+    // Judged rows only: the uncached row and get-by-sku at 10 connections are reported.
+    pass: rows.filter((row) => row.judged).every((row) => row.pass),
   };
-  console.log(`\nPIM (PostgreSQL store) vs legacy, ${products.toLocaleString('en')} products, ${durationSeconds}s per run; load average ${report.loadAverageAtEnd.join(' ')}\n`);
+  console.log(
+    `\nPIM (PostgreSQL store, get-by-sku answer cache ${productCache ? 'on' : 'off'}${nice === undefined ? '' : `, DIAGNOSTIC at nice ${nice}`}) vs legacy, ${products.toLocaleString('en')} products, ${durationSeconds}s per run; load average ${report.loadAverageAtEnd.join(' ')}\n`,
+  );
   console.table(
     rows.map((row) => ({
       scenario: row.scenario,
-      conns: row.connections,
+      load: row.load,
       'same answer': row.sameAnswer,
-      'legacy p50': row.legacy.p50,
-      'legacy p99': row.legacy.p99,
-      'legacy req/s': row.legacy.rps,
+      'legacy p50': row.legacy?.p50 ?? `cannot keep ${fixedRate}/s`,
+      'legacy p99': row.legacy?.p99 ?? '',
+      'legacy req/s': row.legacy?.rps ?? '',
       'PIM p50': row.pim.p50,
       'PIM p99': row.pim.p99,
       'PIM req/s': row.pim.rps,
-      'PIM CPU ms/req (node+pg)': `${row.pim.cpuMsPerRequest.server}+${row.pim.cpuMsPerRequest.postgres}`,
-      'legacy CPU ms/req': `${row.legacy.cpuMsPerRequest.server}+${row.legacy.cpuMsPerRequest.postgres}`,
-      'PIM/legacy p99': row.legacy.p99 > 0 ? round(row.pim.p99 / row.legacy.p99) : null,
-      target: row.kind === 'uncached' ? 'reported' : row.target.ratio ? `p99 ≤ ⅓ legacy, < ${row.target.p99Ms} ms` : `p99 < ${row.target.p99Ms} ms`,
-      pass: row.kind === 'uncached' ? `(${row.pass})` : row.pass,
+      'PIM CPU µs/req (node+pg)': `${row.pim.cpuMicrosPerRequest.server}+${row.pim.cpuMicrosPerRequest.postgres}`,
+      'legacy CPU µs/req': row.legacy ? `${row.legacy.cpuMicrosPerRequest.server}+${row.legacy.cpuMicrosPerRequest.postgres}` : '',
+      'PIM/legacy p99': row.legacy && row.legacy.p99 > 0 ? round(row.pim.p99 / row.legacy.p99) : null,
+      'PIM gen. late p99': row.pim.clientLateP99 ?? '',
+      'load avg': row.pim.loadAverage,
+      target: !row.judged
+        ? 'reported'
+        : row.target.ratio
+          ? `p99 ≤ ⅓ legacy, < ${row.target.p99Ms} ms`
+          : `p99 < ${row.target.p99Ms} ms at ${row.load.replace(/ #\d+$/, '')}`,
+      pass: row.judged ? row.pass : `(${row.pass})`,
     })),
   );
+  if (pim.productCache) console.log(`get-by-sku answer cache: ${pim.productCache.size} answers kept, hit ratio ${round(pim.productCache.hitRatio)}`);
   console.log(`fill: ${report.fill.rows.toLocaleString('en')} raw rows copied in ${report.fill.copySeconds}s, ${documents.toLocaleString('en')} documents built in ${report.fill.totalSeconds}s total (latencies in ms)`);
   await mkdir(path.dirname(resultsFile), { recursive: true });
   await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -258,22 +324,43 @@ interface KeptFill {
   fill: { snapshotLsn: string; rows: number; documents: number; copyMs: number; totalMs: number };
 }
 
-async function load(port: number, scenario: Scenario, connections: number) {
-  // Closed loop (each connection sends its next request when the answer is in), in a child
-  // process so that the load never shares this process's event loop with the two servers; the
-  // paths are taken in turn by all connections together.
-  await generateLoad({ port, paths: scenario.warmUpPaths ?? scenario.paths, connections, seconds: 2 }); // warm-up: caches, JIT, connection pools
+interface Row {
+  scenario: string;
+  kind: Scenario['kind'];
+  /** '1 conn', '10 conn' (closed loop) or '1000/s open #2' (open loop, which run). */
+  load: string;
+  /** Counted in the verdict; the others are reported. */
+  judged: boolean;
+  sameAnswer: boolean;
+  /** null: the legacy cannot keep the fixed rate (its closed-loop maximum is below it), not run. */
+  legacy: Measured | null;
+  pim: Measured;
+  target: { p99Ms: number; ratio?: number };
+  pass: boolean;
+}
+
+type Measured = Awaited<ReturnType<typeof load>>;
+
+async function load(port: number, scenario: Scenario, shape: { connections: number; perSecond?: number }) {
+  // Closed loop (each connection sends its next request when the answer is in) or open loop at
+  // `perSecond` (latency from each request's due time), in a child process so that the load never
+  // shares this process's event loop with the two servers; the paths are taken in turn by all
+  // connections together. The warm-up is closed loop at 1 connection for an open-loop run: a
+  // server that cannot keep the rate would otherwise start the measured run behind its queue.
+  const connections = shape.perSecond === undefined ? shape.connections : 1;
+  await generateLoad({ port, paths: scenario.warmUpPaths ?? scenario.paths, connections, seconds: 2, nice }); // warm-up: caches, JIT, connection pools
   // CPU spent per answer by the server (this process) and PostgreSQL: unlike latency, it hardly
   // depends on what else the shared machine runs (the other server idles meanwhile).
   const nodeBefore = process.cpuUsage();
   const postgresBefore = await postgresCpu();
-  const result = await generateLoad({ port, paths: scenario.paths, connections, seconds: durationSeconds });
+  const result = await generateLoad({ port, paths: scenario.paths, connections: shape.connections, perSecond: shape.perSecond, seconds: durationSeconds, nice });
   const nodeCpu = process.cpuUsage(nodeBefore);
   const postgresMs = postgresCpuMsSince(postgresBefore, await postgresCpu());
   return {
-    cpuMsPerRequest: {
-      server: round((nodeCpu.user + nodeCpu.system) / 1000 / Math.max(1, result.requests)),
-      postgres: round(postgresMs / Math.max(1, result.requests)),
+    cpuMicrosPerRequest: {
+      server: Math.round((nodeCpu.user + nodeCpu.system) / Math.max(1, result.requests)),
+      postgres: Math.round((postgresMs * 1000) / Math.max(1, result.requests)),
+      client: result.clientCpuMicrosPerRequest,
     },
     p50: round(result.latency.p50),
     p90: round(result.latency.p90),
@@ -282,6 +369,9 @@ async function load(port: number, scenario: Scenario, connections: number) {
     rps: result.perSecond,
     requests: result.requests,
     failed: result.failed,
+    /** Open loop: how late the generator itself sent (its own wait for a CPU), p99 in ms. */
+    clientLateP99: result.late?.p99,
+    loadAverage: round(os.loadavg()[0]!),
   };
 }
 
