@@ -18,9 +18,15 @@ interface Started {
 // The shadow report's journal goes under DATA_DIR: a throw-away one, not the repository's .data.
 const dataDir = join(tmpdir(), `strangler-main-data-${process.pid}`);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// A test that fails before its SIGTERM must not leave its proxy running after the run.
+const spawned: ChildProcessWithoutNullStreams[] = [];
+afterAll(() => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
 
 async function startMain(env: Record<string, string>): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'proxy/main.ts'], { cwd: root, env: { PATH: process.env.PATH ?? '', PROXY_PORT: '0', ADMIN_PORT: '0', DATA_DIR: dataDir, ...env } });
+  spawned.push(child);
   const lines: Record<string, unknown>[] = [];
   let buffered = '';
   child.stdout.on('data', (chunk: Buffer) => {
