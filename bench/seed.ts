@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,10 +53,15 @@ interface ServiceRun {
   /** The last /readyz body while seeding (progress), and the documents build time the PIM logs. */
   lastSeeding: unknown;
   buildDocumentsMs: number | null;
+  /** The PIM's catch-up after the seeded documents: products rebuilt, its duration and that of its final rebuild and index build. */
+  catchUp?: { rebuilt: number; ms: number; finishMs: number };
+  /** CPU seconds of the service's process and of its PostgreSQL backends per phase, and µs per row or document. */
+  cpu?: Record<string, { serviceS: number; postgresS: number; usPerItem?: number }>;
   reconcile: { seconds: number; missing: number; extra: number; different: number; unsettled: number } | 'pending' | { error: string };
   error?: string;
 }
 
+let serverPool: pg.Pool | undefined;
 const dataDir = await mkdtemp(path.join(tmpdir(), 'strangler-bench-seed-'));
 const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger, durability: 'durable' });
 const connection = await amqp.connect(amqpUrl);
@@ -72,6 +77,7 @@ try {
   await seedLegacy(url, { products, logger });
   console.log(`legacy: ${products.toLocaleString('en')} products seeded in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s (before the bridge: no stream holds them)`);
   const legacyPool = new pg.Pool({ connectionString: url, max: 4 });
+  serverPool = new pg.Pool({ connectionString: server.url('postgres'), max: 1 });
   await legacyPool.query('ANALYZE');
 
   bridge = new CdcBridge({
@@ -130,11 +136,22 @@ try {
     const child = spawn(process.execPath, [...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []), '--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let output = '';
+    // CPU of the service's process and of its database's PostgreSQL backends, sampled every second,
+    // so that each phase can be told in CPU µs per row or document (wall time depends on the load).
+    const cpu = cpuMeter(child.pid!, serverPool, service);
+    const marks: Record<string, CpuTotals> = {};
+    const mark = (name: string) => (marks[name] ??= cpu.totals());
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      if (output.includes('document indexes dropped')) mark('rowsApplied');
+      if (output.includes('built the documents of the seeded catalog')) mark('documentsBuilt');
+      if (output.includes('caught up after seeding')) mark('caughtUp');
       if (serviceLog) appendFileSync(serviceLog, chunk);
       const built = /"documents":\d+,"ms":(\d+),"msg":"built the documents/.exec(output);
       if (built) run.buildDocumentsMs = Number(built[1]);
+      // The PIM's catch-up after seeding: from the seeded documents built to the indexes built.
+      const caughtUp = /"rebuilt":(\d+),"ms":(\d+),"finishMs":(\d+),"msg":"caught up after seeding/.exec(output);
+      if (caughtUp) run.catchUp = { rebuilt: Number(caughtUp[1]), ms: Number(caughtUp[2]), finishMs: Number(caughtUp[3]) };
     });
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const deadline = started + 15 * 60_000;
@@ -163,7 +180,12 @@ try {
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    await cpu.sample();
+    mark('ready');
+    cpu.stop();
+    run.cpu = cpuPhases(marks, { rows: (run.lastSeeding as { snapshot?: { rowsEmitted?: number } } | null)?.snapshot?.rowsEmitted ?? null, documents: products });
     console.log(`${service}: ${run.seedSeconds === null ? `FAILED ${run.error ?? ''}` : `ready after ${run.seedSeconds} s`} (load ${loadavg()[0]!.toFixed(1)})`);
+    if (Object.keys(run.cpu).length > 0) console.log(`${service}: CPU per phase ${JSON.stringify(run.cpu)}`);
     run.reconcile = await reconcileStore(service, legacyPool, storeUrl);
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -187,6 +209,7 @@ try {
       service: run.service === 'pim' ? 'PIM (PostgreSQL)' : 'pricing',
       'seed (s)': run.seedSeconds ?? 'failed',
       'documents built (s)': run.buildDocumentsMs === null ? '' : Math.round(run.buildDocumentsMs / 100) / 10,
+      'catch-up (s)': run.catchUp ? Math.round(run.catchUp.ms / 100) / 10 : '',
       'seed target met': run.seedSeconds !== null && run.seedSeconds < SEED_TARGET_S ? 'yes' : 'no',
       'reconcile (s)': typeof run.reconcile === 'string' ? 'pending (reconcile not built yet)' : 'error' in run.reconcile ? `error` : run.reconcile.seconds,
       drift: typeof run.reconcile === 'string' || 'error' in run.reconcile ? '' : run.reconcile.missing + run.reconcile.extra + run.reconcile.different,
@@ -197,6 +220,7 @@ try {
   await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
   await legacyPool.end();
 } finally {
+  await serverPool?.end();
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   await bridge?.stop();
   const cleanup = await connection.createChannel();
@@ -241,4 +265,57 @@ async function reconcileStore(service: 'pim' | 'pricing', legacy: pg.Pool, store
   } finally {
     await store.end();
   }
+}
+
+interface CpuTotals {
+  serviceMs: number;
+  postgresMs: number;
+}
+
+/** Cumulative CPU (Linux /proc) of one process and of the PostgreSQL backends connected to one database. */
+function cpuMeter(pid: number, pool: pg.Pool | undefined, database: string): { sample(): Promise<void>; totals(): CpuTotals; stop(): void } {
+  let serviceMs = 0;
+  const backends = new Map<number, number>();
+  const sample = async () => {
+    serviceMs = Math.max(serviceMs, cpuMsOf(pid) ?? 0);
+    const rows = await pool?.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]).then((r) => r.rows, () => []);
+    for (const row of rows ?? []) {
+      const ms = cpuMsOf(row.pid);
+      if (ms !== null) backends.set(row.pid, Math.max(backends.get(row.pid) ?? 0, ms));
+    }
+  };
+  const timer = setInterval(() => void sample(), 1000);
+  return {
+    sample,
+    totals: () => ({ serviceMs, postgresMs: [...backends.values()].reduce((sum, ms) => sum + ms, 0) }),
+    stop: () => clearInterval(timer),
+  };
+}
+
+function cpuMsOf(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+/** Phases between the marks (snapshot rows applied, documents built, caught up, ready) in CPU seconds, with µs per row/document. */
+function cpuPhases(marks: Record<string, CpuTotals>, counts: { rows: number | null; documents: number }): NonNullable<ServiceRun['cpu']> {
+  const phases: NonNullable<ServiceRun['cpu']> = {};
+  let previous: CpuTotals = { serviceMs: 0, postgresMs: 0 };
+  for (const [name, per] of [['rowsApplied', counts.rows], ['documentsBuilt', counts.documents], ['caughtUp', null], ['ready', null]] as const) {
+    const at = marks[name];
+    if (!at) continue;
+    const serviceMs = at.serviceMs - previous.serviceMs;
+    const postgresMs = at.postgresMs - previous.postgresMs;
+    phases[name] = {
+      serviceS: Math.round(serviceMs / 100) / 10,
+      postgresS: Math.round(postgresMs / 100) / 10,
+      ...(per ? { usPerItem: Math.round(((serviceMs + postgresMs) * 1000) / per) } : {}),
+    };
+    previous = at;
+  }
+  return phases;
 }

@@ -11,6 +11,8 @@ import { FOLLOWED_TABLES, RAW_TABLES } from './raw-catalog.ts';
 /** Messages still queued at which catching up after seeding ends (about two seconds of live changes). */
 const CATCH_UP_QUEUE_DEPTH = 400;
 const CATCH_UP_POLL_MS = 200;
+/** A catch-up round that rebuilt at most this many products is the last one before the indexes are built. */
+const CATCH_UP_LAST_ROUND = 2000;
 const PREFETCH = 500;
 
 export interface CatalogSyncOptions {
@@ -35,8 +37,9 @@ export interface CatalogSyncOptions {
  * `cdc_seed`, so a restart follows the same one). The snapshot's rows arrive in the queue in batch
  * messages among the live changes, ordered against them by the per-row position guard. While
  * seeding, every change only lands in the raw rows and marks its products dirty; the documents
- * are built once, in bulk (`flushDirty`), when the snapshot's `completed` control message comes —
- * after its last row — and only then is the seed recorded as done and the PIM ready.
+ * are built once, in bulk (`flushSeeded`), when the snapshot's `completed` control message comes —
+ * after its last row — and only then is the seed recorded as done; the PIM is ready once it has
+ * caught up with the changes queued meanwhile (`catchUp`) and the document indexes are built.
  */
 export class CatalogSync {
   private consumer: ChangeConsumer | undefined;
@@ -96,19 +99,28 @@ export class CatalogSync {
   /**
    * After the seeded documents are built, the live changes queued meanwhile (tens of thousands at
    * 100,000 products: 200 changes/s during the build) would each rebuild one document with all
-   * its indexes, ~2–3 ms apiece. Instead they land in the raw rows only (the projector is
+   * its indexes, ~1–3 ms apiece. Instead they land in the raw rows only (the projector is
    * catching up) until the queue is nearly drained; then their products are rebuilt once, still
-   * without indexes, and the indexes are built (CatalogProjector.finishSeeding). The PIM is not
-   * ready meanwhile. A restart in between builds the indexes at start and rebuilds what is dirty.
+   * without indexes — again, for the changes queued during that round, until a round is small —
+   * and the indexes are built (CatalogProjector.finishSeeding). The PIM is not ready meanwhile. A restart in between builds the indexes at start and rebuilds what is dirty.
    */
   private async catchUp(): Promise<void> {
     const started = performance.now();
+    let rebuilt = 0;
     while (!this.stopping) {
       try {
         const depth = await this.queueDepth();
         if (depth !== null && depth <= CATCH_UP_QUEUE_DEPTH) {
+          // Rounds without indexes while they leave much to do: the changes that queue up during a
+          // round of tens of thousands of products would otherwise be written with every index.
+          const round = await this.options.projector.rebuildCaughtUp();
+          rebuilt += round;
+          if (round > CATCH_UP_LAST_ROUND) {
+            this.log.info({ rebuilt: round }, 'catching up after seeding: rebuilt a round of documents without indexes');
+            continue;
+          }
           const finishing = performance.now();
-          const rebuilt = await this.options.projector.finishSeeding();
+          rebuilt += await this.options.projector.finishSeeding();
           this.log.info(
             { rebuilt, ms: Math.round(performance.now() - started), finishMs: Math.round(performance.now() - finishing) },
             'caught up after seeding: documents rebuilt and indexes built',
