@@ -73,6 +73,23 @@ describe('the final-price facts cache', () => {
     expect(lookups.find((value) => value.labels.result === 'miss')?.value).toBe(1);
   });
 
+  it('refreshes at most two entries at a time; the others on a later hit', async () => {
+    let now = 1_000_000;
+    cache = new FactsCache({ ttlSeconds: 60, metrics: new PricingMetrics(), now: () => now });
+    for (const sku of ['A', 'B', 'C']) await cache.get(sku, async () => facts('1'));
+    now += 50_000;
+    const started: string[] = [];
+    const reloads = [deferred<ProductFacts>(), deferred<ProductFacts>(), deferred<ProductFacts>()];
+    const load = (sku: string) => reloads[started.push(sku) - 1]!.promise;
+    for (const sku of ['A', 'B', 'C']) cache.peek(sku, load);
+    expect(started).toEqual(['A', 'B']);
+    reloads[0]!.resolve(facts('2'));
+    await reloads[0]!.promise;
+    await new Promise((resolve) => setImmediate(resolve));
+    cache.peek('C', load);
+    expect(started).toEqual(['A', 'B', 'C']);
+  });
+
   it('when a change for the sku is applied while a background refresh is in flight, then the refreshed (old) facts are not cached', async () => {
     let now = 1_000_000;
     cache = new FactsCache({ ttlSeconds: 60, metrics: new PricingMetrics(), now: () => now });

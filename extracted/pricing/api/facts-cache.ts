@@ -15,6 +15,13 @@ export interface CachedFacts {
 type Load = (sku: string) => Promise<ProductFacts | null>;
 
 /**
+ * Background refreshes at a time: a catalog read at once comes due at once, and thousands of
+ * reads together would compete with the requests; an entry not refreshed now is on its next hit
+ * (¼ of the TTL is left for it).
+ */
+const MAX_REFRESHES = 2;
+
+/**
  * node-cache in front of the store for the final-price hot path. It caches a sku's price facts
  * (or "no such sku"), not answers: the rule runs on every request with the request's "now", so a
  * special-price window still opens and closes at midnight for a cached product.
@@ -31,7 +38,8 @@ type Load = (sku: string) => Promise<ProductFacts | null>;
  * still answers from it and reloads it in the background, one read per sku. Without it every
  * entry expired a TTL after it was read, and the requests for it then waited for the store: the
  * whole catalog, filled at about the same time, came due together every minute (the benchmark's
- * hit ratio fell to 0.94 in its third minute). The TTL still bounds how old the facts can be.
+ * hit ratio fell to 0.94 in its third minute). At most MAX_REFRESHES run at a time. The TTL still
+ * bounds how old the facts can be.
  */
 export class FactsCache {
   private readonly cache: NodeCache;
@@ -42,6 +50,7 @@ export class FactsCache {
   private readonly hits;
   private readonly misses;
   private readonly refreshAfterMs: number;
+  private refreshing = 0;
   private readonly now: () => number;
 
   constructor(
@@ -74,9 +83,12 @@ export class FactsCache {
 
   private hit(sku: string, cached: CachedFacts, load: Load): void {
     this.hits.inc();
-    if (this.now() - cached.loadedAt >= this.refreshAfterMs && !this.loading.has(sku)) {
+    if (this.now() - cached.loadedAt >= this.refreshAfterMs && this.refreshing < MAX_REFRESHES && !this.loading.has(sku)) {
       // A failed refresh leaves the entry to its TTL; the read after that reports the error.
-      this.load(sku, load).catch(() => undefined);
+      this.refreshing += 1;
+      this.load(sku, load)
+        .catch(() => undefined)
+        .finally(() => (this.refreshing -= 1));
     }
   }
 
