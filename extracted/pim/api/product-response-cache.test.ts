@@ -154,6 +154,24 @@ describe('the get-by-sku answer cache', () => {
     expect(cache.get('A')).toBeUndefined();
   });
 
+  it('answers filled at one moment expire at different moments within (maxAgeMs/2, maxAgeMs], not all at once', async () => {
+    let now = 0;
+    const draws = [0, 0.5, 0.999];
+    const memory = new MemoryStore();
+    const cache = new ProductResponseCache({ maxAgeMs: 1000, now: () => now, random: () => draws.shift() ?? 0 });
+    const store = invalidatingWrites(memory, cache);
+    await store.upsert([doc(1, 'A', 'a'), doc(2, 'B', 'b'), doc(3, 'C', 'c')]);
+    for (const sku of ['A', 'B', 'C']) await read(cache, store, sku);
+    now = 500;
+    expect(['A', 'B', 'C'].map((sku) => cache.get(sku) !== undefined)).toEqual([true, true, true]);
+    now = 501;
+    expect(['A', 'B', 'C'].map((sku) => cache.get(sku) !== undefined)).toEqual([true, true, false]);
+    now = 751;
+    expect(['A', 'B', 'C'].map((sku) => cache.get(sku) !== undefined)).toEqual([true, false, false]);
+    now = 1001;
+    expect(cache.get('A')).toBeUndefined();
+  });
+
   it('the invalidating store is still the store underneath (its class, fields and reads)', async () => {
     const memory = new MemoryStore();
     const store = invalidatingWrites(memory, new ProductResponseCache());

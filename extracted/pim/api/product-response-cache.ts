@@ -10,6 +10,8 @@ export interface ProductResponseCacheOptions {
    */
   maxAgeMs?: number;
   now?: () => number;
+  /** In [0, 1): where in (maxAgeMs/2, maxAgeMs] each answer's own age limit falls (Math.random by default). */
+  random?: () => number;
 }
 
 /** A product's answer: its JSON bytes, and the same compressed for clients that accept it (made on first use). */
@@ -21,7 +23,8 @@ export interface ProductAnswer {
 
 interface CachedAnswer extends ProductAnswer {
   readonly entityId: number;
-  readonly cachedAt: number;
+  /** When this answer stops being served: its own limit, so answers filled together do not expire together. */
+  readonly expiresAt: number;
 }
 
 /** A product's legacy JSON starts with its entity id (legacy-stub/catalog/magento-product.ts). */
@@ -47,6 +50,7 @@ export class ProductResponseCache {
   private readonly maxEntries: number;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
+  private readonly random: () => number;
   hits = 0;
   misses = 0;
 
@@ -54,12 +58,13 @@ export class ProductResponseCache {
     this.maxEntries = options.maxEntries ?? 10_000;
     this.maxAgeMs = options.maxAgeMs ?? 10_000;
     this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
   }
 
   /** The answer, if kept and young enough. */
   get(sku: string): ProductAnswer | undefined {
     const cached = this.answers.get(sku);
-    if (cached === undefined || this.now() - cached.cachedAt > this.maxAgeMs) {
+    if (cached === undefined || this.now() > cached.expiresAt) {
       this.misses += 1;
       return undefined;
     }
@@ -85,7 +90,12 @@ export class ProductResponseCache {
     // An entity kept under another sku (cannot be current if this one is): drop that too.
     const previous = this.skuOfEntity.get(entityId);
     if (previous !== undefined) this.drop(previous);
-    const answer: CachedAnswer = { body, encoded: new Map(), entityId, cachedAt: this.now() };
+    // Each answer's age limit is drawn from (maxAgeMs/2, maxAgeMs]: a catalog read all at once
+    // (a warm-up, a burst of traffic) would otherwise expire all at once, and the misses of that
+    // moment queue on the store together — at 1,000 requests/s over 500 skus that stampede every
+    // 10 s put the open-loop p99 at 62–175 ms, against 5–7.5 ms with no expiry (bench:pim, 2026-12-02).
+    const expiresAt = this.now() + this.maxAgeMs * (1 - this.random() / 2);
+    const answer: CachedAnswer = { body, encoded: new Map(), entityId, expiresAt };
     this.answers.set(sku, answer);
     this.skuOfEntity.set(entityId, sku);
     if (this.answers.size > this.maxEntries) this.drop(this.answers.keys().next().value!);
