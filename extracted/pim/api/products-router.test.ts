@@ -67,6 +67,35 @@ const errors: Array<[string, string]> = [
   ['empty brackets', 'searchCriteria[filter_groups][][filters][0][field]=sku'],
 ];
 
+
+/**
+ * The PIM's node:http product reads alone on a port, express replaced by a 599 (a 598 for what
+ * the reads decline): `use` gets the base URL and how many requests were handed to express.
+ */
+async function withReadsAlone(
+  options: { productCache?: PimStack['pim']['productCache'] },
+  use: (base: string, handedToExpress: () => number) => Promise<void>,
+): Promise<void> {
+  let handedToExpress = 0;
+  const reads = createProductReads(
+    { store: stack.pim.store, dictionary: () => stack.pim.projector.currentDictionary(), freshness: stack.pim.freshness, metrics: new PimMetrics(), ...options },
+    (_req, res) => {
+      handedToExpress += 1;
+      res.writeHead(599).end();
+    },
+  );
+  const server = http.createServer((req, res) => {
+    if (!reads(req, res)) res.writeHead(598).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, () => handedToExpress);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
 describe('GET /rest/V1/products?searchCriteria answers like the legacy', () => {
   for (const [what, params] of queries) {
     it(`${what}: same items in the same order, same total_count and echo`, async () => {
@@ -148,25 +177,12 @@ describe('without Accept-Encoding, the storefront reads are answered before expr
   });
 
   it('those answers come from the node:http path, not from express', async () => {
-    let handedToExpress = 0;
-    const reads = createProductReads(
-      { store: stack.pim.store, dictionary: () => stack.pim.projector.currentDictionary(), freshness: stack.pim.freshness, metrics: new PimMetrics() },
-      (_req, res) => {
-        handedToExpress += 1;
-        res.writeHead(599).end();
-      },
-    );
-    const server = http.createServer((req, res) => {
-      if (!reads(req, res)) res.writeHead(598).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await withReadsAlone({}, async (base, handedToExpress) => {
       for (const path of paths()) {
         const [expected, actual] = await Promise.all([rawGet(stack.legacyBase, path), rawGet(base, path)]);
         expect(actual.text, path).toBe(expected.text);
       }
-      expect(handedToExpress).toBe(0);
+      expect(handedToExpress()).toBe(0);
       // A compressing client's listing, an Accept-Encoding outside the known ones, and a query the legacy refuses, are left to express.
       const listing = await fetch(`${base}${paths()[0]}`, { headers: { 'accept-encoding': 'gzip' } });
       expect(listing.status).toBe(598);
@@ -174,10 +190,7 @@ describe('without Accept-Encoding, the storefront reads are answered before expr
       expect(weighted.status).toBe(598);
       const refused = await rawGet(base, `/rest/V1/products?${errors[1]![1]}`);
       expect(refused.status).toBe(599);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 });
 
@@ -204,26 +217,7 @@ describe('with the Accept-Encoding of browsers and HTTP clients, a product is an
   it('the same coding, headers and decoded bytes as the legacy, the first time and from the cache, and none of it through express', async () => {
     const some = await call(stack.legacyBase, '/rest/V1/products?searchCriteria[pageSize]=3');
     const skus = (some.body as { items: Array<{ sku: string }> }).items.map((item) => item.sku);
-    let handedToExpress = 0;
-    const reads = createProductReads(
-      {
-        store: stack.pim.store,
-        dictionary: () => stack.pim.projector.currentDictionary(),
-        freshness: stack.pim.freshness,
-        metrics: new PimMetrics(),
-        productCache: stack.pim.productCache,
-      },
-      (_req, res) => {
-        handedToExpress += 1;
-        res.writeHead(599).end();
-      },
-    );
-    const server = http.createServer((req, res) => {
-      if (!reads(req, res)) res.writeHead(598).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await withReadsAlone({ productCache: stack.pim.productCache }, async (base, handedToExpress) => {
       for (const acceptEncoding of ['gzip, deflate, br, zstd', 'gzip, deflate, br', 'br', 'gzip, deflate', 'gzip']) {
         for (const path of [...skus.map((sku) => `/rest/V1/products/${encodeURIComponent(sku)}`), '/rest/V1/products/NOPE-1']) {
           for (const round of [1, 2]) {
@@ -236,11 +230,8 @@ describe('with the Accept-Encoding of browsers and HTTP clients, a product is an
           }
         }
       }
-      expect(handedToExpress).toBe(0);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+      expect(handedToExpress()).toBe(0);
+    });
   });
 });
 
