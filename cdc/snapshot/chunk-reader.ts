@@ -94,21 +94,20 @@ export async function estimateRows(db: Pick<pg.Pool, 'query'>, table: SnapshotTa
 /** The key of a row (text values of the key columns) as one string: equal for the same row in a chunk and in the stream. */
 export function keyString(table: SnapshotTable, row: Record<string, unknown>): string {
   let text = '';
-  for (const column of table.keyColumns) {
-    const value = row[column];
-    text += `${value === null || value === undefined ? '\\N' : JSON.stringify(String(value))},`;
-  }
+  for (const column of table.keyColumns) text += keyPart(row[column]);
   return text;
 }
 
 /** `keyString` of a chunk row (its key columns at `keyIndexes`): equal to the stream tuple's. */
 export function keyStringOfValues(keyIndexes: readonly number[], values: TextValues): string {
   let text = '';
-  for (const index of keyIndexes) {
-    const value = values[index];
-    text += `${value === null || value === undefined ? '\\N' : JSON.stringify(value)},`;
-  }
+  for (const index of keyIndexes) text += keyPart(values[index]);
   return text;
+}
+
+/** One key column's value in a key string: JSON text, `\\N` for null. */
+function keyPart(value: unknown): string {
+  return `${value === null || value === undefined ? '\\N' : JSON.stringify(String(value))},`;
 }
 
 function orderBy(table: SnapshotTable): string {

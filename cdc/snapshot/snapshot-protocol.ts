@@ -55,8 +55,8 @@ export interface SnapshotBatchItem {
 }
 
 /**
- * Version 2, what the bridge writes: a `CompactBatch` — the part every row of the message shares
- * (op, ts_ms, the `source` block, column names, key column names) once, and each row as a JSON
+ * Version 2, what the bridge writes: a JSON object with the part every row of the message shares
+ * (op, ts_ms, the `source` block, column names, key column names) once, and `rows`, each row a JSON
  * array of its values in `columns` order. Row i stands for the envelope `{ before: null, after:
  * { columns[j]: rows[i][j] }, source, op: "r", ts_ms, transaction: null }` with key `{ k: after[k] }`
  * for k in `key`; with op "d" the columns are the key columns and the row is `before` (after null).
@@ -82,10 +82,6 @@ export const CompactBatchHeaderSchema = z
   .refine((header) => new Set(header.columns).size === header.columns.length, { message: 'columns repeat a name', path: ['columns'] })
   .refine((header) => header.key.every((column) => header.columns.includes(column)), { message: 'a key column is not among the columns', path: ['key'] });
 export type CompactBatchHeader = z.infer<typeof CompactBatchHeaderSchema>;
-
-export interface CompactBatch extends CompactBatchHeader {
-  rows: unknown[][];
-}
 
 /**
  * The queue a target name means: a bare service name (`pim`) is its CDC queue (`pim.cdc`); a name

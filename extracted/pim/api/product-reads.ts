@@ -66,13 +66,10 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
   const productSeconds = deps.metrics.requestSeconds.labels({ route: '/rest/V1/products/:sku', status: '200' });
   const searchSeconds = deps.metrics.requestSeconds.labels({ route: SEARCH_PATH, status: '200' });
   const notFoundBody = JSON.stringify(MagentoErrors.productNotFound().toBody());
+  /** The headers of every JSON answer, as express and its compression write them. */
+  const jsonHeaders = () => ({ 'X-Data-Lsn': deps.freshness.appliedLsn() ?? '0/0', 'Content-Type': 'application/json; charset=utf-8', Vary: 'Accept-Encoding' });
   const send = (res: ServerResponse, status: number, body: string | Buffer) => {
-    res.writeHead(status, {
-      'X-Data-Lsn': deps.freshness.appliedLsn() ?? '0/0',
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
-      Vary: 'Accept-Encoding',
-    });
+    res.writeHead(status, { ...jsonHeaders(), 'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
     res.end(body);
   };
   const sendProduct = (res: ServerResponse, answer: ProductAnswer, coding: 'br' | 'gzip' | 'identity') => {
@@ -82,12 +79,7 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
       encoded = coding === 'br' ? brotliCompressSync(answer.body, BROTLI_OPTIONS) : gzipSync(answer.body);
       answer.encoded.set(coding, encoded);
     }
-    res.writeHead(200, {
-      'X-Data-Lsn': deps.freshness.appliedLsn() ?? '0/0',
-      'Content-Type': 'application/json; charset=utf-8',
-      Vary: 'Accept-Encoding',
-      'Content-Encoding': coding,
-    });
+    res.writeHead(200, { ...jsonHeaders(), 'Content-Encoding': coding });
     res.end(encoded);
   };
 

@@ -116,18 +116,18 @@ export class CatalogProjector {
     });
   }
 
-  /**
-   * Ends the catching up that follows `flushSeeded({ keepIndexesDeferred: true })`: the live
-   * changes queued while the snapshot was applied and its documents built were folded into the
-   * raw rows only (`applyDeferred`); their products are rebuilt here, still without the document
-   * indexes (a rewrite with them cost ~2–3 ms per document, without ~0.5–1 ms), and then the
-   * indexes are built once.
-   */
   /** While catching up: rebuilds what is dirty, indexes still dropped (CatalogSync repeats it until little is left). */
   rebuildCaughtUp(): Promise<number> {
     return this.exclusive(() => this.rebuildDirty(2));
   }
 
+  /**
+   * Ends the catching up that follows `flushSeeded({ keepIndexesDeferred: true })`: the live
+   * changes queued while the snapshot was applied and its documents built were folded into the
+   * raw rows only (`apply` while `catchingUp`); their products are rebuilt here, still without the document
+   * indexes (a rewrite with them cost ~2–3 ms per document, without ~0.5–1 ms), and then the
+   * indexes are built once.
+   */
   finishSeeding(): Promise<number> {
     return this.exclusive(async () => {
       const rebuilt = await this.rebuildDirty(2);

@@ -16,26 +16,25 @@ export class AnswerMemo {
 
   /** The remembered answer, or undefined (a new day forgets every answer). */
   find(rawQuery: string, now: Date): { text: string; bytes: number } | undefined {
-    const day = Math.floor(now.getTime() / DAY_MS);
-    if (day !== this.day) {
-      this.answers.clear();
-      this.day = day;
-      return undefined;
-    }
+    this.keepTo(now);
     return this.answers.get(rawQuery);
   }
 
   /** Remembers a 200 answer's body text computed with `now`. */
   remember(rawQuery: string, now: Date, text: string): { text: string; bytes: number } {
     const answer = { text, bytes: Buffer.byteLength(text) };
-    const day = Math.floor(now.getTime() / DAY_MS);
     if (rawQuery.length > MAX_REMEMBERED_QUERY_LENGTH) return answer;
-    if (day !== this.day) {
-      this.answers.clear();
-      this.day = day;
-    }
+    this.keepTo(now);
     if (this.answers.size >= MAX_ANSWERS_PER_PRODUCT) this.answers.clear();
     this.answers.set(rawQuery, answer);
     return answer;
+  }
+
+  /** Forgets every answer when `now` is on another UTC day than they were computed on. */
+  private keepTo(now: Date): void {
+    const day = Math.floor(now.getTime() / DAY_MS);
+    if (day === this.day) return;
+    this.answers.clear();
+    this.day = day;
   }
 }
