@@ -21,6 +21,13 @@ async function documentIndexes(): Promise<string[]> {
   return rows.map((row) => row.definition);
 }
 
+async function rawIndexes(): Promise<string[]> {
+  const { rows } = await pool.query<{ definition: string }>(
+    `SELECT indexdef AS definition FROM pg_indexes WHERE tablename LIKE 'pim_raw_%' ORDER BY indexname`,
+  );
+  return rows.map((row) => row.definition);
+}
+
 /** A product marked dirty whose raw rows are gone: its rebuild is a removal from the store. */
 async function markDirty(entityId: number): Promise<void> {
   await pool.query(`INSERT INTO pim_product_state (entity_id, lsn, dirty) VALUES ($1, '0/10', true) ON CONFLICT (entity_id) DO UPDATE SET dirty = true`, [entityId]);
@@ -44,7 +51,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await pool.query('TRUNCATE pim_product_state, pim_document, pim_document_category');
+  await pool.query('TRUNCATE pim_product_state, pim_document, pim_document_category, pim_raw_entity, pim_raw_value');
 });
 
 describe('building the documents of a seeded catalog', () => {
@@ -83,5 +90,46 @@ describe('building the documents of a seeded catalog', () => {
     );
     await expect(failing.flushSeeded()).rejects.toThrow(/died/);
     expect(await documentIndexes()).toEqual(before);
+  });
+});
+
+// While an empty PIM receives its snapshot, the raw rows' by-product indexes are dropped; the
+// documents are read through them, so they must exist again before any is built.
+describe('receiving the snapshot of an empty PIM', () => {
+  it('when the snapshot starts, then the raw by-product indexes are dropped, and the documents\' build creates them again exactly as defined first', async () => {
+    const before = await rawIndexes();
+    const projector = new CatalogProjector({ pool, store: new PostgresProductStore(pool), logger: silentLogger() });
+    expect(await projector.deferRawIndexes()).toBe(true);
+    const during = await rawIndexes();
+    expect(during.length).toBeLessThan(before.length);
+    expect(during.some((definition) => definition.includes('(entity_id)') && definition.includes('pim_raw_value'))).toBe(false);
+    // A product whose raw rows arrived: its document is built from them (read by entity_id).
+    await pool.query(
+      `INSERT INTO pim_raw_entity (entity_id, sku, type_id, attribute_set_id, has_options, required_options, created_at, updated_at)
+       VALUES (5, 'sku-5', 'simple', 4, 0, 0, '2024-01-01 00:00:00', '2024-01-01 00:00:00')`,
+    );
+    await markDirty(5);
+    expect(await projector.flushSeeded()).toBe(1);
+    expect(await rawIndexes()).toEqual(before);
+    const { rows } = await pool.query<{ sku: string }>('SELECT sku FROM pim_document WHERE entity_id = 5');
+    expect(rows).toEqual([{ sku: 'sku-5' }]);
+  });
+
+  it('when the PIM dies while receiving the snapshot, then the next start creates the raw indexes again', async () => {
+    const before = await rawIndexes();
+    const projector = new CatalogProjector({ pool, store: new PostgresProductStore(pool), logger: silentLogger() });
+    await projector.deferRawIndexes();
+    await pool.query('TRUNCATE pim_product_state, pim_raw_entity, pim_raw_value, pim_sync_state');
+    const restarted = new CatalogProjector({ pool, store: new PostgresProductStore(pool), logger: silentLogger() });
+    await restarted.restoreDeferredIndexes();
+    expect(await rawIndexes()).toEqual(before);
+  });
+
+  it('when raw rows exist already (a restart mid-seeding), then their indexes are left alone', async () => {
+    const before = await rawIndexes();
+    await pool.query(`INSERT INTO pim_raw_value (backend, value_id, entity_id, attribute_id, store_id, value) VALUES ('varchar', 1, 1, 73, 0, 'x')`);
+    const projector = new CatalogProjector({ pool, store: new PostgresProductStore(pool), logger: silentLogger() });
+    expect(await projector.deferRawIndexes()).toBe(false);
+    expect(await rawIndexes()).toEqual(before);
   });
 });

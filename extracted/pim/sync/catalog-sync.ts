@@ -147,6 +147,9 @@ export class CatalogSync {
     await projector.restoreDeferredIndexes();
     const storeEmpty = (await projector.lastAppliedLsn()) === null;
     if ((await this.seeding.prepare(storeEmpty)) === 'seeded') await projector.flushDirty();
+    // An empty store about to receive its snapshot: its raw rows are written without their
+    // by-product indexes, built again when the documents are (CatalogProjector.flushSeeded).
+    else await projector.deferRawIndexes();
     if (this.stopping) return;
     this.consumer = await ChangeConsumer.start({
       amqpUrl: this.options.amqpUrl,
