@@ -57,7 +57,20 @@ interface ServiceRun {
   catchUp?: { rebuilt: number; ms: number; finishMs: number };
   /** CPU seconds of the service's process and of its PostgreSQL backends per phase, and µs per row or document. */
   cpu?: Record<string, { serviceS: number; postgresS: number; usPerItem?: number }>;
-  reconcile: { seconds: number; missing: number; extra: number; different: number; unsettled: number } | 'pending' | { error: string };
+  reconcile:
+    | {
+        seconds: number;
+        missing: number;
+        extra: number;
+        different: number;
+        unsettled: number;
+        /** Where a reconcile's time goes: checksum buckets that differed (compared product by product), keys that settled as lag, re-check rounds. */
+        differingBuckets?: number;
+        settledByLag?: number;
+        rounds?: number;
+      }
+    | 'pending'
+    | { error: string };
   error?: string;
 }
 
@@ -187,6 +200,7 @@ try {
     console.log(`${service}: ${run.seedSeconds === null ? `FAILED ${run.error ?? ''}` : `ready after ${run.seedSeconds} s`} (load ${loadavg()[0]!.toFixed(1)})`);
     if (Object.keys(run.cpu).length > 0) console.log(`${service}: CPU per phase ${JSON.stringify(run.cpu)}`);
     run.reconcile = await reconcileStore(service, legacyPool, storeUrl);
+    console.log(`${service}: reconcile ${JSON.stringify(run.reconcile)}`);
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
   }
@@ -241,7 +255,17 @@ try {
 async function reconcileStore(service: 'pim' | 'pricing', legacy: pg.Pool, storeUrl: string): Promise<ServiceRun['reconcile']> {
   const file = path.join(root, 'extracted', service, 'reconcile', `${service}-reconciliation.ts`);
   const name = service === 'pim' ? 'reconcilePim' : 'reconcilePricing';
-  let reconcile: ((options: { legacy: pg.Pool; store: pg.Pool }) => Promise<{ missing: number[]; extra: number[]; different: number[]; unsettled: number[] }>) | undefined;
+  let reconcile:
+    | ((options: { legacy: pg.Pool; store: pg.Pool }) => Promise<{
+        missing: number[];
+        extra: number[];
+        different: number[];
+        unsettled: number[];
+        buckets?: { differing: number };
+        settledByLag?: number;
+        rounds?: number;
+      }>)
+    | undefined;
   try {
     const module = (await import(file)) as Record<string, unknown>;
     if (typeof module[name] === 'function') reconcile = module[name] as typeof reconcile;
@@ -259,6 +283,9 @@ async function reconcileStore(service: 'pim' | 'pricing', legacy: pg.Pool, store
       extra: report.extra.length,
       different: report.different.length,
       unsettled: report.unsettled.length,
+      ...(report.buckets ? { differingBuckets: report.buckets.differing } : {}),
+      ...(report.settledByLag === undefined ? {} : { settledByLag: report.settledByLag }),
+      ...(report.rounds === undefined ? {} : { rounds: report.rounds }),
     };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
