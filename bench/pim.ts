@@ -5,6 +5,7 @@ import os from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres.ts';
 import { ensureDatabase } from '../platform/database.ts';
@@ -43,7 +44,8 @@ import { generateLoad } from './support/load-generator.ts';
 // processes wait for a CPU; the title says so, and its figures are not the verdict of a normal run.
 // BENCH_PIM_SCENARIOS=get,search,uncached (kinds; all by default) runs only those scenarios;
 // BENCH_PIM_CACHE=off starts the PIM without its get-by-sku answer cache
-// (api/product-response-cache.ts), to measure what the cache does in one build.
+// (api/product-response-cache.ts), to measure what the cache does in one build; =no-refresh
+// keeps the cache but not its refresh ahead of the age limit.
 //
 // The PIM is filled from one snapshot of the legacy tables through its own projector
 // (extracted/pim/sync/legacy-snapshot.ts → CatalogProjector.flushDirty), not by streaming
@@ -64,6 +66,8 @@ const fixedRuns = Math.max(1, Number(process.env.BENCH_PIM_FIXED_RUNS ?? 3));
 const FIXED_CONNECTIONS = 32;
 const scenarioKinds = new Set((process.env.BENCH_PIM_SCENARIOS ?? 'get,search,uncached').split(','));
 const productCache = process.env.BENCH_PIM_CACHE !== 'off';
+// BENCH_PIM_CACHE=no-refresh: the cache without its refresh ahead of the age limit (answers expire and are read again on a miss).
+const refreshAhead = process.env.BENCH_PIM_CACHE !== 'no-refresh';
 const nice = process.env.BENCH_PIM_NICE ? Number(process.env.BENCH_PIM_NICE) : undefined;
 if (nice !== undefined) os.setPriority(nice);
 const logger = createRootLogger({ name: 'bench-pim', level: process.env.LOG_LEVEL ?? 'warn' });
@@ -109,7 +113,7 @@ try {
     port: 0,
     host: '127.0.0.1',
     follow: false,
-    productCache: productCache ? undefined : false,
+    productCache: productCache ? (refreshAhead ? undefined : { maxRefreshes: 0 }) : false,
   });
   closers.push(() => pim.close());
   let fill = reused?.fill;
@@ -274,12 +278,12 @@ try {
     scenarios: rows,
     countCache: { entries: pimCounts?.size ?? null, hitRatio: pimCounts ? round(pimCounts.hitRatio) : null },
     nice: nice ?? null,
-    productCache: pim.productCache ? { entries: pim.productCache.size, hitRatio: round(pim.productCache.hitRatio) } : 'off',
+    productCache: pim.productCache ? { entries: pim.productCache.size, hitRatio: round(pim.productCache.hitRatio), refreshedAhead: pim.productCache.refreshes, refreshAhead } : 'off',
     // Judged rows only: the uncached row and get-by-sku at 10 connections are reported.
     pass: rows.filter((row) => row.judged).every((row) => row.pass),
   };
   console.log(
-    `\nPIM (PostgreSQL store, get-by-sku answer cache ${productCache ? 'on' : 'off'}${nice === undefined ? '' : `, DIAGNOSTIC at nice ${nice}`}) vs legacy, ${products.toLocaleString('en')} products, ${durationSeconds}s per run; load average ${report.loadAverageAtEnd.join(' ')}\n`,
+    `\nPIM (PostgreSQL store, get-by-sku answer cache ${productCache ? (refreshAhead ? 'on' : 'on, no refresh ahead') : 'off'}${nice === undefined ? '' : `, DIAGNOSTIC at nice ${nice}`}) vs legacy, ${products.toLocaleString('en')} products, ${durationSeconds}s per run; load average ${report.loadAverageAtEnd.join(' ')}\n`,
   );
   console.table(
     rows.map((row) => ({
@@ -296,6 +300,9 @@ try {
       'legacy CPU µs/req': row.legacy ? `${row.legacy.cpuMicrosPerRequest.server}+${row.legacy.cpuMicrosPerRequest.postgres}` : '',
       'PIM/legacy p99': row.legacy && row.legacy.p99 > 0 ? round(row.pim.p99 / row.legacy.p99) : null,
       'PIM gen. late p99': row.pim.clientLateP99 ?? '',
+      'PIM p99 from send': row.pim.fromSendP99,
+      'PIM loop delay p99/max': `${row.pim.loopDelay.p99}/${row.pim.loopDelay.max}`,
+      'PIM GC n/sum/max ms': `${row.pim.gc.pauses}/${row.pim.gc.totalMs}/${row.pim.gc.maxMs}`,
       'load avg': row.pim.loadAverage,
       target: !row.judged
         ? 'reported'
@@ -305,7 +312,7 @@ try {
       pass: row.judged ? row.pass : `(${row.pass})`,
     })),
   );
-  if (pim.productCache) console.log(`get-by-sku answer cache: ${pim.productCache.size} answers kept, hit ratio ${round(pim.productCache.hitRatio)}`);
+  if (pim.productCache) console.log(`get-by-sku answer cache: ${pim.productCache.size} answers kept, hit ratio ${round(pim.productCache.hitRatio)}, ${pim.productCache.refreshes} refreshed ahead`);
   console.log(`fill: ${report.fill.rows.toLocaleString('en')} raw rows copied in ${report.fill.copySeconds}s, ${documents.toLocaleString('en')} documents built in ${report.fill.totalSeconds}s total (latencies in ms)`);
   await mkdir(path.dirname(resultsFile), { recursive: true });
   await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -353,7 +360,18 @@ async function load(port: number, scenario: Scenario, shape: { connections: numb
   // depends on what else the shared machine runs (the other server idles meanwhile).
   const nodeBefore = process.cpuUsage();
   const postgresBefore = await postgresCpu();
+  // Where a tail comes from, on the servers' side: how late this process's event loop ran what was
+  // due (a long task, a GC pause, no CPU), and the GC pauses themselves.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  const pauses: number[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  loopDelay.enable();
   const result = await generateLoad({ port, paths: scenario.paths, connections: shape.connections, perSecond: shape.perSecond, seconds: durationSeconds, nice });
+  loopDelay.disable();
+  gcObserver.disconnect();
   const nodeCpu = process.cpuUsage(nodeBefore);
   const postgresMs = postgresCpuMsSince(postgresBefore, await postgresCpu());
   return {
@@ -371,6 +389,12 @@ async function load(port: number, scenario: Scenario, shape: { connections: numb
     failed: result.failed,
     /** Open loop: how late the generator itself sent (its own wait for a CPU), p99 in ms. */
     clientLateP99: result.late?.p99,
+    /** From the generator's send to the complete answer (its own lateness left out), p99 in ms. */
+    fromSendP99: round(result.fromSend.p99),
+    /** The servers' event loop: how late it ran what was due (1 ms resolution), p99 and max in ms. */
+    loopDelay: { p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) },
+    /** GC pauses of the servers' process during the run: how many, their sum and the longest, in ms. */
+    gc: { pauses: pauses.length, totalMs: round(pauses.reduce((sum, ms) => sum + ms, 0)), maxMs: round(Math.max(0, ...pauses)) },
     loadAverage: round(os.loadavg()[0]!),
   };
 }
