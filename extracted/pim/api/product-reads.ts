@@ -7,6 +7,7 @@ import { resolveCatalogQuery } from '../domain/catalog-query.ts';
 import type { PimMetrics } from '../metrics.ts';
 import type { ProductStore } from '../store/product-store.ts';
 import type { Freshness } from '../sync/freshness.ts';
+import { ListingResponseCache } from './listing-response-cache.ts';
 import type { ProductAnswer, ProductResponseCache } from './product-response-cache.ts';
 
 export interface ProductReadsDeps {
@@ -16,6 +17,12 @@ export interface ProductReadsDeps {
   metrics: PimMetrics;
   /** Answers of get-by-sku kept between document writes (product-response-cache.ts); none: every read asks the store. */
   productCache?: ProductResponseCache;
+  /**
+   * Answers of searchCriteria listings kept while no document changes (listing-response-cache.ts).
+   * By default one follows `productCache`'s write generation; none without `productCache` (no
+   * writes are observed then) or when false: every listing asks the store.
+   */
+  listingCache?: ListingResponseCache | false;
 }
 
 /** Takes the request and returns true, or returns false without touching it (then express answers it). */
@@ -66,6 +73,9 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
   const productSeconds = deps.metrics.requestSeconds.labels({ route: '/rest/V1/products/:sku', status: '200' });
   const searchSeconds = deps.metrics.requestSeconds.labels({ route: SEARCH_PATH, status: '200' });
   const notFoundBody = JSON.stringify(MagentoErrors.productNotFound().toBody());
+  const productCache = deps.productCache;
+  const listingCache =
+    deps.listingCache === false ? undefined : (deps.listingCache ?? (productCache ? new ListingResponseCache({ generation: () => productCache.generation }) : undefined));
   /** The headers of every JSON answer, as express and its compression write them. */
   const jsonHeaders = () => ({ 'X-Data-Lsn': deps.freshness.appliedLsn() ?? '0/0', 'Content-Type': 'application/json; charset=utf-8', Vary: 'Accept-Encoding' });
   const send = (res: ServerResponse, status: number, body: string | Buffer) => {
@@ -83,6 +93,9 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
     res.end(encoded);
   };
 
+  /** A product's JSON read afresh, for the cache's refresh ahead of an answer's age limit. */
+  const readProduct = (sku: string) => deps.store.getBySku(sku).then((stored) => stored?.json ?? null);
+
   return (req, res) => {
     if (req.method !== 'GET') return false;
     const acceptEncoding = req.headers['accept-encoding'];
@@ -97,9 +110,17 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
 
     if (path === SEARCH_PATH) {
       if (coding !== 'identity') return false;
+      const query = mark < 0 ? '' : url.slice(mark + 1);
+      const kept = listingCache?.get(query);
+      if (kept !== undefined) {
+        send(res, 200, kept);
+        searchSeconds.observe((performance.now() - started) / 1000);
+        return true;
+      }
+      const generation = listingCache?.generation ?? 0;
       const criteria = (() => {
         try {
-          return parseSearchCriteria(mark < 0 ? '' : url.slice(mark + 1));
+          return parseSearchCriteria(query);
         } catch {
           return undefined; // a bad query: express answers the legacy's error
         }
@@ -110,7 +131,8 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
         .then((dictionary) => deps.store.search(resolveCatalogQuery(criteria, dictionary)))
         .then((page) => {
           // Assembled as text: the items are the stored JSON, never parsed and re-serialised.
-          send(res, 200, `{"items":[${page.items.join(',')}],"search_criteria":${JSON.stringify(echoSearchCriteria(criteria))},"total_count":${page.totalCount}}`);
+          const json = `{"items":[${page.items.join(',')}],"search_criteria":${JSON.stringify(echoSearchCriteria(criteria))},"total_count":${page.totalCount}}`;
+          send(res, 200, listingCache ? listingCache.fill(query, json, generation) : json);
           searchSeconds.observe((performance.now() - started) / 1000);
         }, fallBack);
       return true;
@@ -124,8 +146,8 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
     } catch {
       return false;
     }
-    const cache = deps.productCache;
-    const cached = cache?.get(sku);
+    const cache = productCache;
+    const cached = cache?.get(sku, readProduct);
     if (cached !== undefined) {
       sendProduct(res, cached, coding);
       productSeconds.observe((performance.now() - started) / 1000);

@@ -172,6 +172,80 @@ describe('the get-by-sku answer cache', () => {
     expect(cache.get('A')).toBeUndefined();
   });
 
+  it('when an answer is past ¾ of its age limit, then a hit still answers it and reads it afresh, so a sku asked often never expires', async () => {
+    let now = 0;
+    const memory = new MemoryStore();
+    const cache = new ProductResponseCache({ maxAgeMs: 1000, now: () => now, random: () => 0 });
+    const store = invalidatingWrites(memory, cache);
+    await store.upsert([doc(1, 'A', 'First')]);
+    const reads: string[] = [];
+    const reader = async (sku: string) => {
+      reads.push(sku);
+      return (await memory.getBySku(sku))?.json ?? null;
+    };
+    await read(cache, store, 'A');
+    now = 700;
+    expect(nameIn(cache.get('A', reader)?.body.toString() ?? null)).toBe('First');
+    expect(reads).toEqual([]); // not yet ¾ of its life
+    // A writer the PIM does not see (a hand-made fix): only the age limit brings it in.
+    memory.documents.set(1, doc(1, 'A', 'Fixed by hand', 2n));
+    now = 800;
+    expect(nameIn(cache.get('A', reader)?.body.toString() ?? null)).toBe('First'); // answered at once, read in the background
+    expect(reads).toEqual(['A']);
+    await new Promise((resolve) => setImmediate(resolve));
+    now = 1500; // past the first answer's limit, within the refreshed one's
+    expect(nameIn(cache.get('A')?.body.toString() ?? null)).toBe('Fixed by hand');
+    expect(cache.refreshes).toBe(1);
+    expect(cache.misses).toBe(1); // the first read only
+  });
+
+  it('when a write commits while a refresh reads, then the refreshed answer is not kept and the next read has the new document', async () => {
+    let now = 0;
+    const memory = new MemoryStore();
+    const cache = new ProductResponseCache({ maxAgeMs: 1000, now: () => now, random: () => 0 });
+    const store = invalidatingWrites(memory, cache);
+    await store.upsert([doc(1, 'A', 'First')]);
+    await read(cache, store, 'A');
+    let written: Promise<WriteOutcome> | undefined;
+    const reader = async (sku: string) => {
+      const json = (await memory.getBySku(sku))?.json ?? null; // the old document
+      written = store.upsert([doc(1, 'A', 'Second', 2n)]);
+      await written;
+      return json;
+    };
+    now = 800;
+    cache.get('A', reader);
+    await new Promise((resolve) => setImmediate(resolve));
+    await written;
+    expect(cache.refreshes).toBe(0);
+    expect(nameIn(await read(cache, store, 'A'))).toBe('Second');
+  });
+
+  it('refreshes at most maxRefreshes answers at a time, one read per sku, and drops a sku the store no longer has', async () => {
+    let now = 0;
+    const memory = new MemoryStore();
+    const cache = new ProductResponseCache({ maxAgeMs: 1000, now: () => now, random: () => 0, maxRefreshes: 2 });
+    const store = invalidatingWrites(memory, cache);
+    await store.upsert([doc(1, 'A', 'a'), doc(2, 'B', 'b'), doc(3, 'C', 'c')]);
+    for (const sku of ['A', 'B', 'C']) await read(cache, store, sku);
+    const pending: Array<() => void> = [];
+    const reads: string[] = [];
+    const reader = (sku: string) => {
+      reads.push(sku);
+      return new Promise<string | null>((resolve) => pending.push(() => resolve(null)));
+    };
+    now = 800;
+    for (const sku of ['A', 'A', 'B', 'C']) expect(cache.get(sku, reader)).toBeDefined();
+    expect(reads).toEqual(['A', 'B']);
+    for (const release of pending) release();
+    await new Promise((resolve) => setImmediate(resolve));
+    // The store answered "no such sku" (null) for both: they are read from the store next time.
+    expect(cache.get('A')).toBeUndefined();
+    expect(cache.get('B')).toBeUndefined();
+    expect(cache.get('C', reader)).toBeDefined();
+    expect(reads).toEqual(['A', 'B', 'C']);
+  });
+
   it('the invalidating store is still the store underneath (its class, fields and reads)', async () => {
     const memory = new MemoryStore();
     const store = invalidatingWrites(memory, new ProductResponseCache());

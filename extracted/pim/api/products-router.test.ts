@@ -165,8 +165,8 @@ describe('without Accept-Encoding, the storefront reads are answered before expr
   ];
 
   it('the PIM answers every query, product and unknown sku like the legacy, header for header', async () => {
-    // Twice: a product's second answer comes from the PIM's answer cache (product-response-cache.ts).
-    for (const path of [...paths(), ...paths(), ...errors.map(([, query]) => `/rest/V1/products${query ? `?${query}` : ''}`)]) {
+    // Three times: a product's second answer comes from the PIM's answer cache (product-response-cache.ts), a listing's third from its own (listing-response-cache.ts).
+    for (const path of [...paths(), ...paths(), ...paths(), ...errors.map(([, query]) => `/rest/V1/products${query ? `?${query}` : ''}`)]) {
       const [expected, actual] = await Promise.all([rawGet(stack.legacyBase, path), rawGet(stack.pimBase, path)]);
       expect(actual.status, path).toBe(expected.status);
       expect(actual.text, path).toBe(expected.text);
@@ -249,9 +249,12 @@ describe('a product answered from the answer cache', () => {
 
   // Last in this file: it changes the catalog the parity specs above compare.
   it('when the product changes in the legacy, then the PIM answers the change within two seconds, and a delete within two seconds too', async () => {
-    const some = await call(stack.legacyBase, '/rest/V1/products?searchCriteria[pageSize]=1');
+    const listingPath = '/rest/V1/products?searchCriteria[pageSize]=1';
+    const some = await call(stack.legacyBase, listingPath);
     const sku = (some.body as { items: Array<{ sku: string }> }).items[0]!.sku;
     const path = `/rest/V1/products/${encodeURIComponent(sku)}`;
+    // The listing that holds it, read three times: kept from the second read on, the third answer comes from the listing cache (listing-response-cache.ts).
+    for (let i = 0; i < 3; i += 1) expect((await rawGet(listingPath)).text).toBe(some.text);
     await rawGet(path);
     const hitsBefore = stack.pim.productCache!.hits;
     expect((await rawGet(path)).status).toBe(200);
@@ -266,6 +269,12 @@ describe('a product answered from the answer cache', () => {
     expect(Date.now() - changedAt).toBeLessThan(2000);
     // Asked again at once: still the new bytes (now from the cache again), never the old.
     for (let i = 0; i < 5; i += 1) expect((await rawGet(path)).text).toBe(expected.text);
+    // The listing that held the old product shows the change too, and keeps showing it.
+    const expectedListing = (await call(stack.legacyBase, listingPath)).text;
+    expect(expectedListing).toContain('Cached Then Changed');
+    await eventually(() => rawGet(listingPath), (answer) => answer.text === expectedListing, 2000, 'the listing changed in the PIM');
+    expect(Date.now() - changedAt).toBeLessThan(2000);
+    for (let i = 0; i < 5; i += 1) expect((await rawGet(listingPath)).text).toBe(expectedListing);
 
     const deleted = await call(stack.legacyBase, path, { method: 'DELETE' });
     expect(deleted.status).toBe(200);
@@ -273,5 +282,8 @@ describe('a product answered from the answer cache', () => {
     const after = await eventually(() => rawGet(path), (answer) => answer.status === 404, 2000, `${sku} deleted in the PIM`);
     expect(after.text).toBe(gone.text);
     for (let i = 0; i < 5; i += 1) expect((await rawGet(path)).status).toBe(404);
+    const listingAfterDelete = (await call(stack.legacyBase, listingPath)).text;
+    await eventually(() => rawGet(listingPath), (answer) => answer.text === listingAfterDelete, 2000, 'the listing without the deleted product');
+    expect(listingAfterDelete).not.toContain(`"sku":${JSON.stringify(sku)}`);
   });
 });
