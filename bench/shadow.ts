@@ -30,6 +30,8 @@ const SLICE_SECONDS = Number(process.env.BENCH_SLICE_SECONDS ?? 2);
 const RATE_SHARE = 0.25;
 const LEGACY_MS = Number(process.env.LEGACY_MS ?? 2);
 const CONNECTIONS = 20;
+/** A slice whose legacy answer timers fired at most this late saw no stall of the whole machine (the legacy's own busy loop makes them 2-8 ms late at 1,000 req/s; a machine stall, 20-40 ms). */
+const QUIET_LATENESS_MS = 10;
 const PATH = '/rest/V1/products/24-MB01';
 const work = mkdtempSync(join(tmpdir(), 'strangler-bench-shadow-'));
 const children: ChildProcess[] = [];
@@ -40,6 +42,14 @@ interface Row {
   fixed: { sent: number; failed: number; p50: number; p99: number; max: number };
   /** Each slice's p99, in order, to see the spread. */
   sliceP99s: number[];
+  /** Each slice's worst lateness of the legacy's answer timers (ms): the machine's stalls during it. */
+  witnessMax: number[];
+  /** p99 pooled over the slices in which the legacy's timers were never more than QUIET_LATENESS_MS late (null: none). */
+  quietP99: number | null;
+  quietSlices: number;
+  /** CPU µs per request of each upstream process and of the bench's client, at the fixed rate. */
+  upstreamMicrosPerRequest: Record<string, number>;
+  clientMicrosPerRequest: number;
   /** The proxy process's CPU per request at the fixed rate, its idle CPU subtracted: what mirroring costs, robust to other load. */
   cpuMicrosPerRequest: number;
   max: { requestsPerSecond: number; p50: number; p99: number; errors: number };
@@ -49,9 +59,12 @@ interface Row {
 async function main(): Promise<void> {
   console.log(`bench:shadow on ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
   const ports = { legacy: await freePort(), fast: await freePort(), slow: await freePort() };
-  await start('legacy', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.legacy), DELAY_MS: String(LEGACY_MS) }, ports.legacy);
-  await start('fast target', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.fast), DELAY_MS: String(LEGACY_MS) }, ports.fast);
-  await start('slow target', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.slow), DELAY_MS: String(LEGACY_MS * 10) }, ports.slow);
+  const upstreams = {
+    legacy: await start('legacy', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.legacy), DELAY_MS: String(LEGACY_MS) }, ports.legacy),
+    fast: await start('fast target', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.fast), DELAY_MS: String(LEGACY_MS) }, ports.fast),
+    slow: await start('slow target', ['bench/shadow-targets/delayed-upstream.ts'], { PORT: String(ports.slow), DELAY_MS: String(LEGACY_MS * 10) }, ports.slow),
+  };
+  const bystanders = Object.entries(upstreams) as [keyof typeof upstreams, ChildProcess][];
 
   const configurations: { name: string; routes: string }[] = [
     { name: 'shadow off', routes: routes(ports, 'legacy', undefined) },
@@ -80,16 +93,28 @@ async function main(): Promise<void> {
   const idleBefore = proxies.map((proxy) => cpuTicks(proxy.child.pid));
   await sleep(idleSeconds * 1000);
   const idleTicksPerSecond = proxies.map((proxy, index) => (cpuTicks(proxy.child.pid) - (idleBefore[index] as number)) / idleSeconds);
-  type Pool = { sent: number; failed: number; latencies: number[]; sliceP99s: number[]; cpuTicks: number };
-  const pooled = new Map<string, Pool>(proxies.map((proxy) => [proxy.name, { sent: 0, failed: 0, latencies: [], sliceP99s: [], cpuTicks: 0 }]));
+  type Pool = { sent: number; failed: number; latencies: number[]; sliceP99s: number[]; cpuTicks: number; witnessMax: number[]; quietLatencies: number[]; upstreamTicks: Record<string, number>; clientMicros: number };
+  const pooled = new Map<string, Pool>(proxies.map((proxy) => [proxy.name, { sent: 0, failed: 0, latencies: [], sliceP99s: [], cpuTicks: 0, witnessMax: [], quietLatencies: [], upstreamTicks: { legacy: 0, fast: 0, slow: 0 }, clientMicros: 0 }]));
   for (let slice = 1; slice <= SLICES; slice++) {
     process.stdout.write(`slice ${slice}/${SLICES}: `);
     // Rotate who goes first, so no configuration always follows the same one.
     for (let turn = 0; turn < proxies.length; turn++) {
       const proxy = proxies[(slice + turn) % proxies.length] as Proxy;
       const before = cpuTicks(proxy.child.pid);
+      const upstreamsBefore = bystanders.map(([, child]) => cpuTicks(child.pid));
+      await legacyLateness(ports.legacy); // resets the witness
+      const clientBefore = process.cpuUsage();
       const result = await fixedRate(proxy.port, PATH, rate, SLICE_SECONDS);
+      const client = process.cpuUsage(clientBefore);
+      const witness = await legacyLateness(ports.legacy);
       const sums = pooled.get(proxy.name) as Pool;
+      // Is the bench fair? The upstreams' and the client's CPU by configuration (a slow target
+      // burning CPU in bursts would show here), and how late the legacy's answer timers fired:
+      // the machine's own stalls, which land on whichever configuration runs at that moment.
+      for (const [index, [name, child]] of bystanders.entries()) sums.upstreamTicks[name] = (sums.upstreamTicks[name] ?? 0) + cpuTicks(child.pid) - (upstreamsBefore[index] as number);
+      sums.clientMicros += client.user + client.system;
+      sums.witnessMax.push(witness.max);
+      if (witness.max <= QUIET_LATENESS_MS) for (const latency of result.latencies) sums.quietLatencies.push(latency);
       // The proxy's own CPU (its shadow work included; it may finish just after the slice).
       sums.cpuTicks += cpuTicks(proxy.child.pid) - before - (idleTicksPerSecond[proxies.indexOf(proxy)] as number) * SLICE_SECONDS;
       sums.sent += result.sent;
@@ -104,7 +129,17 @@ async function main(): Promise<void> {
     const sums = pooled.get(proxy.name) as Pool;
     const sorted = sums.latencies.sort((a, b) => a - b);
     const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-    return { name: proxy.name, fixed: { sent: sums.sent, failed: sums.failed, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 }, sliceP99s: sums.sliceP99s, cpuMicrosPerRequest: sums.sent === 0 ? 0 : ((sums.cpuTicks / CLOCK_TICKS) * 1e6) / sums.sent, max: maxima[index] as Row['max'], shadow: null };
+    const quiet = sums.quietLatencies.sort((a, b) => a - b);
+    const perRequest = (ticks: number) => (sums.sent === 0 ? 0 : ((ticks / CLOCK_TICKS) * 1e6) / sums.sent);
+    return {
+      name: proxy.name,
+      fixed: { sent: sums.sent, failed: sums.failed, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 },
+      sliceP99s: sums.sliceP99s,
+      witnessMax: sums.witnessMax,
+      quietP99: quiet.length === 0 ? null : (quiet[Math.min(quiet.length - 1, Math.floor(0.99 * quiet.length))] as number),
+      quietSlices: sums.witnessMax.filter((late) => late <= QUIET_LATENESS_MS).length,
+      upstreamMicrosPerRequest: Object.fromEntries(Object.entries(sums.upstreamTicks).map(([name, ticks]) => [name, perRequest(ticks)])),
+      clientMicrosPerRequest: sums.sent === 0 ? 0 : sums.clientMicros / sums.sent, cpuMicrosPerRequest: sums.sent === 0 ? 0 : ((sums.cpuTicks / CLOCK_TICKS) * 1e6) / sums.sent, max: maxima[index] as Row['max'], shadow: null };
   });
   await sleep(2500);
   for (const [index, proxy] of proxies.entries()) {
@@ -132,6 +167,14 @@ async function main(): Promise<void> {
   const worst = Math.max(...rows.slice(1).map((row) => row.fixed.p99 / off.fixed.p99));
   console.log(`\ntarget: client p99 with shadow within 1.1× of shadow off — worst ${worst.toFixed(2)}× → ${worst <= 1.1 ? 'met' : 'NOT met'}`);
   console.log(`per-slice p99 ms (spread of the noise): ${rows.map((row) => `${row.name}: ${row.sliceP99s.map((p99) => p99.toFixed(1)).join(' ')}`).join(' | ')}`);
+  console.log(`per-slice worst lateness of the legacy's answer timers, ms (the machine's stalls in that slice): ${rows.map((row) => `${row.name}: ${row.witnessMax.map((late) => late.toFixed(1)).join(' ')}`).join(' | ')}`);
+  console.log(
+    `\nfairness, CPU µs per request at the fixed rate (legacy / fast target / slow target / bench client), and p99 over the slices where the legacy's timers were at most ${QUIET_LATENESS_MS} ms late (diagnostic only; the target is judged on all slices above):`,
+  );
+  for (const row of rows) {
+    const cpu = ['legacy', 'fast', 'slow'].map((name) => (row.upstreamMicrosPerRequest[name] ?? 0).toFixed(0)).join(' / ');
+    console.log(`  ${row.name.padEnd(31)} ${cpu} / ${row.clientMicrosPerRequest.toFixed(0)}   quiet slices ${row.quietSlices}/${row.sliceP99s.length}, p99 ${row.quietP99 === null ? '-' : `${row.quietP99.toFixed(2)} ms (${(row.quietP99 / (off.quietP99 ?? NaN)).toFixed(2)}× off)`}`);
+  }
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(
     join(root, 'bench', 'results', 'shadow.json'),
@@ -227,6 +270,12 @@ function cpuTicks(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** The legacy's answer-timer lateness since the last call (bench/shadow-targets/delayed-upstream.ts), asked directly. */
+async function legacyLateness(port: number): Promise<{ answers: number; p99: number; max: number }> {
+  const response = await fetch(`http://127.0.0.1:${port}/__bench/lateness`);
+  return (await response.json()) as { answers: number; p99: number; max: number };
 }
 
 function stop(child: ChildProcess): void {
