@@ -7,7 +7,7 @@ import { ReconcileErrors } from '../reconcile/errors.ts';
 import { RECONCILE_DEFAULTS } from '../reconcile/reconciliation.ts';
 import type { RunReconciliationOptions } from '../reconcile/service-reconciliation.ts';
 import { reconcilePricing } from '../extracted/pricing/reconcile/pricing-reconciliation.ts';
-import { reconcilePim } from '../extracted/pim/reconcile/pim-reconciliation.ts';
+import { PIM_BUCKET_SIZE, reconcilePim } from '../extracted/pim/reconcile/pim-reconciliation.ts';
 import { embeddedLegacyUrl } from './cdc-commands.ts';
 
 export interface ReconcileCommandIo {
@@ -58,7 +58,7 @@ export function registerReconcileCommand(program: Command, io: ReconcileCommandI
     .option('--legacy-url <url>', 'the legacy database (default: LEGACY_DATABASE_URL, else the embedded one, port PG_PORT)')
     .option('--store-url <url>', "the service's database (default: PRICING_DATABASE_URL / PIM_DATABASE_URL, else that database on the legacy server)")
     .option('--target <queue>', "where --repair's snapshot goes (default: PRICING_QUEUE / PIM_QUEUE, else pricing.cdc / pim.cdc)")
-    .option('--bucket-size <n>', `entity ids per checksum bucket (default ${RECONCILE_DEFAULTS.bucketSize})`, positiveInteger)
+    .option('--bucket-size <n>', `entity ids per checksum bucket (default: pricing ${RECONCILE_DEFAULTS.bucketSize}, pim ${PIM_BUCKET_SIZE})`, positiveInteger)
     .option('--segment-size <n>', `entity ids per checksum query (default ${RECONCILE_DEFAULTS.segmentSize})`, positiveInteger)
     .option('--settle-ms <ms>', `pause between re-checks of differing products (default ${RECONCILE_DEFAULTS.settleMs})`, positiveInteger)
     .option('--grace-ms <ms>', `how long a difference must stand still to count as drift (default ${RECONCILE_DEFAULTS.graceMs})`, positiveInteger)

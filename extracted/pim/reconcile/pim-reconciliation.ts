@@ -54,7 +54,7 @@ export const pimReconciliation: ServiceReconciliation = {
  * nothing measurable. 10,000 products with 20 changed in the legacy only, side by side: CPU of
  * both databases 2,500–2,650 → 1,680–1,720 ms, the same 20 reported.
  */
-const PIM_BUCKET_SIZE = 100;
+export const PIM_BUCKET_SIZE = 100;
 
 /** Compares the PIM's PostgreSQL documents with the legacy (and repairs them with `repair`). The bench calls this. */
 export function reconcilePim(options: RunReconciliationOptions): Promise<DriftReport> {
