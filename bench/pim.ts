@@ -2,22 +2,18 @@ import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import os from 'node:os';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres.ts';
 import { ensureDatabase } from '../platform/database.ts';
 import { migrate } from '../platform/migrations.ts';
 import { createRootLogger } from '../platform/logger.ts';
 import { seedLegacy } from '../legacy-stub/seed/seed.ts';
-import { createLegacyApp } from '../legacy-stub/app.ts';
 import { startPimService } from '../extracted/pim/pim-service.ts';
 import { copyLegacySnapshot } from '../extracted/pim/sync/legacy-snapshot.ts';
 import { freePort } from '../platform/free-port.ts';
-import { PostgresProductStore } from '../extracted/pim/store/postgres/postgres-product-store.ts';
 import { generateLoad } from './support/load-generator.ts';
+import { MeasuredServer, type ServerFigures } from './support/measured-server.ts';
 
 // The PIM (PostgreSQL store) against the legacy on the same catalog of 100,000 products
 // (BENCH_PIM_PRODUCTS to change it), side by side: get-by-sku and three typical searchCriteria
@@ -39,7 +35,7 @@ import { generateLoad } from './support/load-generator.ts';
 // an answer is in keep both cores saturated, so its p99 is the queue of that saturation, which
 // no per-request saving removes on a 2-core box shared with other work.
 //
-// BENCH_PIM_NICE=-10: run this process (both servers) and the generator at that scheduling priority
+// BENCH_PIM_NICE=-10: run both servers' processes and the generator at that scheduling priority
 // (needs root): a diagnostic for a loaded machine, where an open loop's p99 is mostly the time the
 // processes wait for a CPU; the title says so, and its figures are not the verdict of a normal run.
 // BENCH_PIM_SCENARIOS=get,search,uncached (kinds; all by default) runs only those scenarios;
@@ -106,43 +102,35 @@ try {
   closers.push(() => legacyPool.end());
   await legacyPool.query('ANALYZE');
 
-  const pim = await startPimService({
-    databaseUrl: server.url('pim'),
-    amqpUrl: 'amqp://unused',
-    logger,
-    port: 0,
-    host: '127.0.0.1',
-    follow: false,
-    productCache: productCache ? (refreshAhead ? undefined : { maxRefreshes: 0 }) : false,
-  });
-  closers.push(() => pim.close());
+  // The PIM is filled in this process (its projector, from a snapshot), then served by its own
+  // process, as the legacy is: see bench/support/measured-server.ts for why.
   let fill = reused?.fill;
   if (!fill) {
-    console.log('filling the PIM from a snapshot of the legacy tables…');
-    const fillStarted = performance.now();
-    const snapshot = await copyLegacySnapshot({ legacyUrl, pimPool: pim.pool, logger });
-    const copiedMs = performance.now() - fillStarted;
-    const documents = await pim.projector.flushDirty();
-    fill = { snapshotLsn: snapshot.lsn, rows: snapshot.rows, documents, copyMs: copiedMs, totalMs: performance.now() - fillStarted };
-    if (keptDir) await writeFile(markerFile, `${JSON.stringify({ products, seeded: { ms: seeded.ms }, fill } satisfies KeptFill)}\n`);
+    const filler = await startPimService({ databaseUrl: server.url('pim'), amqpUrl: 'amqp://unused', logger, port: 0, host: '127.0.0.1', follow: false });
+    try {
+      console.log('filling the PIM from a snapshot of the legacy tables…');
+      const fillStarted = performance.now();
+      const snapshot = await copyLegacySnapshot({ legacyUrl, pimPool: filler.pool, logger });
+      const copiedMs = performance.now() - fillStarted;
+      const documents = await filler.projector.flushDirty();
+      fill = { snapshotLsn: snapshot.lsn, rows: snapshot.rows, documents, copyMs: copiedMs, totalMs: performance.now() - fillStarted };
+      if (keptDir) await writeFile(markerFile, `${JSON.stringify({ products, seeded: { ms: seeded.ms }, fill } satisfies KeptFill)}\n`);
+    } finally {
+      await filler.close();
+    }
   }
   const documents = fill.documents;
-  await pim.pool.query('VACUUM ANALYZE');
+  const pimPool = new pg.Pool({ connectionString: server.url('pim'), max: 1 });
+  await pimPool.query('VACUUM ANALYZE');
+  await pimPool.end();
 
-  const legacyApp = createLegacyApp({ pool: legacyPool, logger, clock: () => new Date('2025-06-15T12:00:00Z') });
-  const legacyServer = await new Promise<Server>((resolve) => {
-    const listening = legacyApp.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        legacyServer.closeAllConnections();
-        legacyServer.close(() => resolve());
-      }),
-  );
-  const ports = { legacy: (legacyServer.address() as AddressInfo).port, pim: pim.port };
+  const pimServer = await MeasuredServer.start(fileURLToPath(new URL('./pim-targets/pim-host.ts', import.meta.url)), { PIM_DATABASE_URL: server.url('pim'), BENCH_PIM_CACHE: process.env.BENCH_PIM_CACHE ?? '' });
+  closers.push(() => pimServer.stop());
+  const legacyServer = await MeasuredServer.start(fileURLToPath(new URL('./pim-targets/legacy-host.ts', import.meta.url)), { LEGACY_DATABASE_URL: legacyUrl });
+  closers.push(() => legacyServer.stop());
+  if (nice !== undefined) for (const measured of [pimServer, legacyServer]) os.setPriority(measured.pid, nice);
+  const ports = { legacy: legacyServer.port, pim: pimServer.port };
   const targets = { legacy: `http://127.0.0.1:${ports.legacy}`, pim: `http://127.0.0.1:${ports.pim}` };
-  const pimCounts = pim.store instanceof PostgresProductStore ? pim.store.counts : undefined;
 
   const { rows: skuRows } = await legacyPool.query<{ sku: string }>('SELECT sku FROM catalog_product_entity ORDER BY md5(sku) LIMIT 500');
   const { rows: categoryRows } = await legacyPool.query<{ category_id: number }>(
@@ -227,17 +215,17 @@ try {
       pimResult.p99 < target.p99Ms && (target.ratio === undefined || (legacy !== null && pimResult.p99 <= legacy.p99 * target.ratio)) && same && pimResult.failed === 0;
     let legacyMaxPerSecond = 0;
     for (const connections of loadLevels) {
-      const legacy = await load(ports.legacy, scenario, { connections });
-      const pimResult = await load(ports.pim, scenario, { connections });
+      const legacy = await load(legacyServer, scenario, { connections });
+      const pimResult = await load(pimServer, scenario, { connections });
       legacyMaxPerSecond = Math.max(legacyMaxPerSecond, legacy.rps);
       // get-by-sku at 10 connections is saturation, reported (see the top of this file).
       const judged = scenario.kind === 'search' || (scenario.kind === 'get' && connections === 1);
       rows.push({ scenario: scenario.name, kind: scenario.kind, load: `${connections} conn`, judged, sameAnswer: same, legacy, pim: pimResult, target, pass: passes(legacy, pimResult) });
     }
     if (scenario.kind === 'get' && fixedRate > 0) {
-      const legacy = legacyMaxPerSecond >= fixedRate * 0.9 ? await load(ports.legacy, scenario, { connections: FIXED_CONNECTIONS, perSecond: fixedRate }) : null;
+      const legacy = legacyMaxPerSecond >= fixedRate * 0.9 ? await load(legacyServer, scenario, { connections: FIXED_CONNECTIONS, perSecond: fixedRate }) : null;
       for (let run = 1; run <= fixedRuns; run += 1) {
-        const pimResult = await load(ports.pim, scenario, { connections: FIXED_CONNECTIONS, perSecond: fixedRate });
+        const pimResult = await load(pimServer, scenario, { connections: FIXED_CONNECTIONS, perSecond: fixedRate });
         rows.push({
           scenario: scenario.name,
           kind: scenario.kind,
@@ -253,6 +241,7 @@ try {
     }
   }
 
+  const pimStats = await pimServer.stats<{ countCache: { entries: number; hitRatio: number } | null; productCache: { entries: number; hitRatio: number; refreshedAhead: number } | null }>();
   const report = {
     benchmark: 'pim',
     date: new Date().toISOString(),
@@ -276,9 +265,9 @@ try {
     },
     loadAverageAtEnd: os.loadavg().map((value) => round(value)),
     scenarios: rows,
-    countCache: { entries: pimCounts?.size ?? null, hitRatio: pimCounts ? round(pimCounts.hitRatio) : null },
+    countCache: { entries: pimStats.countCache?.entries ?? null, hitRatio: pimStats.countCache ? round(pimStats.countCache.hitRatio) : null },
     nice: nice ?? null,
-    productCache: pim.productCache ? { entries: pim.productCache.size, hitRatio: round(pim.productCache.hitRatio), refreshedAhead: pim.productCache.refreshes, refreshAhead } : 'off',
+    productCache: pimStats.productCache ? { entries: pimStats.productCache.entries, hitRatio: round(pimStats.productCache.hitRatio), refreshedAhead: pimStats.productCache.refreshedAhead, refreshAhead } : 'off',
     // Judged rows only: the uncached row and get-by-sku at 10 connections are reported.
     pass: rows.filter((row) => row.judged).every((row) => row.pass),
   };
@@ -312,7 +301,7 @@ try {
       pass: row.judged ? row.pass : `(${row.pass})`,
     })),
   );
-  if (pim.productCache) console.log(`get-by-sku answer cache: ${pim.productCache.size} answers kept, hit ratio ${round(pim.productCache.hitRatio)}, ${pim.productCache.refreshes} refreshed ahead`);
+  if (pimStats.productCache) console.log(`get-by-sku answer cache: ${pimStats.productCache.entries} answers kept, hit ratio ${round(pimStats.productCache.hitRatio)}, ${pimStats.productCache.refreshedAhead} refreshed ahead`);
   console.log(`fill: ${report.fill.rows.toLocaleString('en')} raw rows copied in ${report.fill.copySeconds}s, ${documents.toLocaleString('en')} documents built in ${report.fill.totalSeconds}s total (latencies in ms)`);
   await mkdir(path.dirname(resultsFile), { recursive: true });
   await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -348,35 +337,27 @@ interface Row {
 
 type Measured = Awaited<ReturnType<typeof load>>;
 
-async function load(port: number, scenario: Scenario, shape: { connections: number; perSecond?: number }) {
+async function load(measured: MeasuredServer, scenario: Scenario, shape: { connections: number; perSecond?: number }) {
   // Closed loop (each connection sends its next request when the answer is in) or open loop at
   // `perSecond` (latency from each request's due time), in a child process so that the load never
-  // shares this process's event loop with the two servers; the paths are taken in turn by all
+  // shares an event loop with the server it measures; the paths are taken in turn by all
   // connections together. The warm-up is closed loop at 1 connection for an open-loop run: a
   // server that cannot keep the rate would otherwise start the measured run behind its queue.
   const connections = shape.perSecond === undefined ? shape.connections : 1;
+  const port = measured.port;
   await generateLoad({ port, paths: scenario.warmUpPaths ?? scenario.paths, connections, seconds: 2, nice }); // warm-up: caches, JIT, connection pools
-  // CPU spent per answer by the server (this process) and PostgreSQL: unlike latency, it hardly
+  // CPU spent per answer by the server (its own process) and PostgreSQL: unlike latency, it hardly
   // depends on what else the shared machine runs (the other server idles meanwhile).
-  const nodeBefore = process.cpuUsage();
   const postgresBefore = await postgresCpu();
-  // Where a tail comes from, on the servers' side: how late this process's event loop ran what was
-  // due (a long task, a GC pause, no CPU), and the GC pauses themselves.
-  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-  const pauses: number[] = [];
-  const gcObserver = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) pauses.push(entry.duration);
-  });
-  gcObserver.observe({ entryTypes: ['gc'] });
-  loopDelay.enable();
+  // Where a tail comes from, on the server's side: how late its event loop ran what was due (a
+  // long task, a GC pause, no CPU), and the GC pauses themselves (bench/support/measured-server.ts).
+  await measured.begin();
   const result = await generateLoad({ port, paths: scenario.paths, connections: shape.connections, perSecond: shape.perSecond, seconds: durationSeconds, nice });
-  loopDelay.disable();
-  gcObserver.disconnect();
-  const nodeCpu = process.cpuUsage(nodeBefore);
+  const figures: ServerFigures = await measured.end();
   const postgresMs = postgresCpuMsSince(postgresBefore, await postgresCpu());
   return {
     cpuMicrosPerRequest: {
-      server: Math.round((nodeCpu.user + nodeCpu.system) / Math.max(1, result.requests)),
+      server: Math.round(figures.cpuMicros / Math.max(1, result.requests)),
       postgres: Math.round((postgresMs * 1000) / Math.max(1, result.requests)),
       client: result.clientCpuMicrosPerRequest,
     },
@@ -392,9 +373,9 @@ async function load(port: number, scenario: Scenario, shape: { connections: numb
     /** From the generator's send to the complete answer (its own lateness left out), p99 in ms. */
     fromSendP99: round(result.fromSend.p99),
     /** The servers' event loop: how late it ran what was due (1 ms resolution), p99 and max in ms. */
-    loopDelay: { p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) },
+    loopDelay: { p99: round(figures.loopDelay.p99), max: round(figures.loopDelay.max) },
     /** GC pauses of the servers' process during the run: how many, their sum and the longest, in ms. */
-    gc: { pauses: pauses.length, totalMs: round(pauses.reduce((sum, ms) => sum + ms, 0)), maxMs: round(Math.max(0, ...pauses)) },
+    gc: { pauses: figures.gcPauses.length, totalMs: round(figures.gcPauses.reduce((sum, ms) => sum + ms, 0)), maxMs: round(Math.max(0, ...figures.gcPauses)) },
     loadAverage: round(os.loadavg()[0]!),
   };
 }
