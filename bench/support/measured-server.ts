@@ -92,7 +92,10 @@ export class MeasuredServer {
     if (this.child.exitCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.kill('SIGTERM');
+    // A server that does not finish closing (a connection that never ends) must not hang the benchmark.
+    const kill = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
     await exited;
+    clearTimeout(kill);
   }
 
   /** One request at a time: the benchmark never overlaps two measurements of one server. */
