@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   const rows: Row[] = proxies.map((proxy, index) => {
     const sums = pooled.get(proxy.name) as Pool;
     const sorted = sums.latencies.sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+    const at = (q: number) => quantile(sorted, q);
     const quiet = sums.quietLatencies.sort((a, b) => a - b);
     const perRequest = (ticks: number) => (sums.sent === 0 ? 0 : ((ticks / CLOCK_TICKS) * 1e6) / sums.sent);
     return {
@@ -136,10 +136,14 @@ async function main(): Promise<void> {
       fixed: { sent: sums.sent, failed: sums.failed, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 },
       sliceP99s: sums.sliceP99s,
       witnessMax: sums.witnessMax,
-      quietP99: quiet.length === 0 ? null : (quiet[Math.min(quiet.length - 1, Math.floor(0.99 * quiet.length))] as number),
+      quietP99: quiet.length === 0 ? null : quantile(quiet, 0.99),
       quietSlices: sums.witnessMax.filter((late) => late <= QUIET_LATENESS_MS).length,
       upstreamMicrosPerRequest: Object.fromEntries(Object.entries(sums.upstreamTicks).map(([name, ticks]) => [name, perRequest(ticks)])),
-      clientMicrosPerRequest: sums.sent === 0 ? 0 : sums.clientMicros / sums.sent, cpuMicrosPerRequest: sums.sent === 0 ? 0 : ((sums.cpuTicks / CLOCK_TICKS) * 1e6) / sums.sent, max: maxima[index] as Row['max'], shadow: null };
+      clientMicrosPerRequest: sums.sent === 0 ? 0 : sums.clientMicros / sums.sent,
+      cpuMicrosPerRequest: perRequest(sums.cpuTicks),
+      max: maxima[index] as Row['max'],
+      shadow: null,
+    };
   });
   await sleep(2500);
   for (const [index, proxy] of proxies.entries()) {
@@ -270,6 +274,11 @@ function cpuTicks(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** The value at quantile q of ascending `sorted` (0 when empty). */
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
 
 /** The legacy's answer-timer lateness since the last call (bench/shadow-targets/delayed-upstream.ts), asked directly. */

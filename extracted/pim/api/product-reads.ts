@@ -146,17 +146,16 @@ export function createProductReads(deps: ProductReadsDeps, express: (req: Incomi
     } catch {
       return false;
     }
-    const cache = productCache;
-    const cached = cache?.get(sku, readProduct);
+    const cached = productCache?.get(sku, readProduct);
     if (cached !== undefined) {
       sendProduct(res, cached, coding);
       productSeconds.observe((performance.now() - started) / 1000);
       return true;
     }
-    const generation = cache?.generation ?? 0;
+    const generation = productCache?.generation ?? 0;
     deps.store.getBySku(sku).then((stored) => {
       if (stored) {
-        sendProduct(res, cache ? cache.fill(sku, stored.json, generation) : { body: Buffer.from(stored.json), encoded: new Map() }, coding);
+        sendProduct(res, productCache ? productCache.fill(sku, stored.json, generation) : { body: Buffer.from(stored.json), encoded: new Map() }, coding);
         productSeconds.observe((performance.now() - started) / 1000);
       } else {
         send(res, 404, notFoundBody);

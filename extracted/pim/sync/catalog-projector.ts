@@ -40,6 +40,8 @@ interface DeferredIndexSet {
   tables: readonly string[];
   /** Kept while the others are dropped. */
   kept: readonly string[];
+  /** Logged when they are dropped (bench/seed.ts marks the end of the snapshot's rows at the documents' message). */
+  droppedMessage: string;
 }
 
 /**
@@ -47,7 +49,12 @@ interface DeferredIndexSet {
  * every document write deletes its product's category rows by entity_id first, which without
  * this narrow btree is a scan of the whole membership table.
  */
-const DOCUMENT_INDEXES: DeferredIndexSet = { markTable: 'pim_document', tables: ['pim_document', 'pim_document_category'], kept: ['pim_document_category_entity'] };
+const DOCUMENT_INDEXES: DeferredIndexSet = {
+  markTable: 'pim_document',
+  tables: ['pim_document', 'pim_document_category'],
+  kept: ['pim_document_category_entity'],
+  droppedMessage: 'document indexes dropped until the seeded documents are written',
+};
 
 /**
  * The raw rows' by-product indexes (schema/001), dropped while an empty PIM receives its snapshot
@@ -61,6 +68,7 @@ const RAW_INDEXES: DeferredIndexSet = {
   markTable: 'pim_raw_entity',
   tables: ['pim_raw_entity', 'pim_raw_value', 'pim_raw_tier_price', 'pim_raw_category_product', 'pim_raw_stock_item'],
   kept: [],
+  droppedMessage: 'raw row indexes dropped while the snapshot is received',
 };
 
 export interface ProjectorDeps {
@@ -214,11 +222,7 @@ export class CatalogProjector {
       await client.query(`COMMENT ON TABLE ${quoteIdent(set.markTable)} IS ${client.escapeLiteral(DEFERRED_INDEXES_MARK + JSON.stringify(rows))}`);
       for (const row of rows) await client.query(`DROP INDEX ${quoteIdent(row.name)}`);
       await client.query('COMMIT');
-      // The benchmark (bench/seed.ts) marks the end of the snapshot's rows at the documents' message.
-      this.log.info(
-        { indexes: rows.length, tables: set.tables },
-        set === DOCUMENT_INDEXES ? 'document indexes dropped until the seeded documents are written' : 'raw row indexes dropped while the snapshot is received',
-      );
+      this.log.info({ indexes: rows.length, tables: set.tables }, set.droppedMessage);
       return true;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
