@@ -58,6 +58,21 @@ export function compareResponses(primary: CapturedResponse, shadow: CapturedResp
   return done(diffs, 0, false, false, 'text');
 }
 
+/**
+ * True when the two answers are certainly equal under any rules: same status, same compared
+ * headers, the same body bytes (both within maxBodyBytes). The common case, decided without a
+ * parse or an allocation; false says nothing (compareResponses decides).
+ */
+export function sameAnswer(primary: CapturedResponse, shadow: CapturedResponse, rules: ShadowRules): boolean {
+  if (primary.status !== shadow.status || primary.body === null || shadow.body === null || !primary.body.equals(shadow.body)) return false;
+  for (const name of rules.headers) {
+    const a = primary.headers[name];
+    const b = shadow.headers[name];
+    if (a !== b && headerValue(a) !== headerValue(b)) return false;
+  }
+  return true;
+}
+
 function done(diffs: Diff[], ignored: number, truncated: boolean, oversize: boolean, bodyKind: ShadowComparison['bodyKind']): ShadowComparison {
   return Object.freeze({ equal: diffs.length === 0, diffs: Object.freeze(diffs), ignored, truncated, oversize, bodyKind });
 }

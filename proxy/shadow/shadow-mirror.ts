@@ -1,4 +1,4 @@
-import { Agent, request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../platform/logger.ts';
 import type { Upstream } from '../routes/upstream.ts';
@@ -6,11 +6,14 @@ import { BodyCapture, type CapturedResponse } from './captured-response.ts';
 import type { Diff } from './diff.ts';
 import { NoiseCalibration } from './noise-calibration.ts';
 import { dataLsn, type ReplicationWatermark } from './replication-watermark.ts';
-import { compareResponses, type ShadowComparison } from './shadow-comparison.ts';
+import { ShadowClient, type ShadowRequest, type ShadowResult } from './shadow-client.ts';
+import { compareResponses, sameAnswer, type ShadowComparison } from './shadow-comparison.ts';
 import type { ShadowMetrics } from './shadow-metrics.ts';
 import { redactDiffs, redactHeaders, sideRecord } from './shadow-redaction.ts';
 import type { ComparisonOutcome, MismatchRecord, ShadowReport } from './shadow-report.ts';
 import type { ShadowRules } from './shadow-rules.ts';
+
+export { SHADOW_HEADER } from './shadow-client.ts';
 
 /**
  * The shadow side of the proxy. For a sampled request on a `mode: shadow` route it sends the same
@@ -47,23 +50,15 @@ export interface ShadowTap {
   primaryFailed(reason: string): void;
 }
 
-interface AskedRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer | undefined;
-}
-
-type ShadowResult = { ok: true; response: CapturedResponse } | { ok: false; reason: 'timeout' | 'error'; message: string };
+type AskedRequest = ShadowRequest;
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
-export const SHADOW_HEADER = 'x-strangler-shadow';
 
 export class ShadowMirror {
   readonly #deps: ShadowMirrorDeps;
   readonly #random: () => number;
   readonly #log: Logger;
-  readonly #agents = new Map<string, Agent>();
+  readonly #client = new ShadowClient();
   readonly #inFlight = new Map<string, number>();
   readonly #rechecking = new Map<string, number>();
   readonly #calibrations = new Map<string, NoiseCalibration>();
@@ -124,50 +119,34 @@ export class ShadowMirror {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const agent of this.#agents.values()) agent.destroy();
-    this.#agents.clear();
+    await this.#client.close();
   }
 
-  /** Sends a request to an upstream on the shadow side's own connection pool, bounded copy of the answer. */
+  /** Sends a request to an upstream on the shadow side's own connection pools, bounded copy of the answer. */
   ask(upstream: Upstream, asked: AskedRequest, rules: ShadowRules): Promise<ShadowResult> {
-    return new Promise((resolve) => {
-      if (this.#closed) {
-        resolve({ ok: false, reason: 'error', message: 'proxy closing' });
-        return;
-      }
-      const started = performance.now();
-      const headers: IncomingHttpHeaders = { ...asked.headers, [SHADOW_HEADER]: '1' };
-      // Legacy builds absolute URLs from Host, so it sees the shopper's; a service is addressed by its own.
-      if (upstream.name !== 'legacy') headers.host = upstream.url.host;
-      delete headers['transfer-encoding'];
-      if (asked.body !== undefined) headers['content-length'] = String(asked.body.length);
-      else delete headers['content-length'];
-      let settled = false;
-      const finish = (result: ShadowResult) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(result);
-      };
-      const base = upstream.url.pathname === '/' ? '' : upstream.url.pathname.replace(/\/$/, '');
-      const outgoing = request(
-        { protocol: upstream.url.protocol, hostname: upstream.url.hostname, port: upstream.url.port, path: base + asked.url, method: asked.method, headers, agent: this.#agent(upstream) },
-        (response) => {
-          const capture = new BodyCapture(rules.maxBodyBytes);
-          response.on('data', (chunk: Buffer) => capture.add(chunk));
-          response.on('end', () => finish({ ok: true, response: capture.finish(response.statusCode ?? 0, response.headers, performance.now() - started) }));
-          response.on('error', (error) => finish({ ok: false, reason: 'error', message: error.message }));
-          response.on('close', () => finish({ ok: false, reason: timedOut ? 'timeout' : 'error', message: 'the answer was cut off' }));
-        },
-      );
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        outgoing.destroy(new Error(`no answer within ${rules.timeoutMs} ms`));
-      }, rules.timeoutMs);
-      outgoing.on('error', (error) => finish({ ok: false, reason: timedOut ? 'timeout' : 'error', message: error.message }));
-      outgoing.end(asked.body);
-    });
+    return this.#client.ask(upstream, asked, rules.maxBodyBytes, rules.timeoutMs);
+  }
+
+  /** The same, with a callback (the mirrored request's own send: no promise on the hot path). */
+  send(upstream: Upstream, asked: AskedRequest, rules: ShadowRules, done: (result: ShadowResult) => void): void {
+    this.#client.send(upstream, asked, rules.maxBodyBytes, rules.timeoutMs, done);
+  }
+
+  /**
+   * The common verdicts decided at once, without a promise or a parse: the shadow failed, or both
+   * answers are the same bytes with the same status and compared headers (a match, whatever the
+   * rules). False when the full judgement is needed (a difference, an oversize body, a
+   * calibration sample still to take).
+   */
+  judgeQuickly(route: ShadowRoute, primary: CapturedResponse, shadow: ShadowResult): boolean {
+    if (!shadow.ok) {
+      this.#record(route, { verdict: 'error', reason: shadow.reason, primaryMs: primary.ms });
+      return true;
+    }
+    if (route.rules.noise === 'auto' && this.#calibrations.get(route.id)?.done !== true) return false;
+    if (!sameAnswer(primary, shadow.response, route.rules)) return false;
+    this.#record(route, { verdict: 'match', primaryMs: primary.ms, shadowMs: shadow.response.ms });
+    return true;
   }
 
   /** Compares, re-asks where replication lag may explain a difference, and records the verdict. */
@@ -326,20 +305,6 @@ export class ShadowMirror {
     this.#inFlight.set(routeId, count);
     this.#deps.metrics?.inFlight(routeId, count);
   }
-
-  #agent(upstream: Upstream): Agent {
-    // The shadow side has its own pools, so a slow shadow target can never take a socket the
-    // shopper's requests would have used.
-    let agent = this.#agents.get(upstream.url.origin);
-    if (!agent) {
-      // As many idle connections as the forwarder keeps (256, maxConcurrent's ceiling in practice):
-      // with 64, a burst above it closed the extra connections as they freed and the next burst
-      // opened new ones (a connect and a close per shadow request, on the proxy's event loop).
-      agent = new Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' });
-      this.#agents.set(upstream.url.origin, agent);
-    }
-    return agent;
-  }
 }
 
 type ShadowComparisonNoise = Parameters<typeof compareResponses>[3];
@@ -369,8 +334,9 @@ class MirroredRequest implements ShadowTap {
   readonly #headers: IncomingHttpHeaders | (() => IncomingHttpHeaders);
   /** The request body copy (undefined: no body; null: still arriving). */
   #body: Buffer | undefined | null;
-  #shadow: Promise<ShadowResult> | undefined;
+  #asked: AskedRequest | undefined;
   #primary: CapturedResponse | undefined | null;
+  #result: ShadowResult | undefined;
   #done = false;
 
   constructor(mirror: ShadowMirror, route: ShadowRoute, req: IncomingMessage, asked: IncomingHttpHeaders | (() => IncomingHttpHeaders), announced: boolean | undefined) {
@@ -391,7 +357,7 @@ class MirroredRequest implements ShadowTap {
       if (copied.body === null) this.#skip('request-oversize');
       else {
         this.#body = copied.body;
-        this.#maybeSend();
+        this.send();
       }
     });
     req.once('aborted', () => this.#skip('client-aborted'));
@@ -401,13 +367,14 @@ class MirroredRequest implements ShadowTap {
     if (this.#done) return;
     const capture = new BodyCapture(this.#route.rules.maxBodyBytes);
     response.on('data', (chunk: Buffer) => capture.add(chunk));
-    response.once('end', () => {
+    // 'end' and 'close' come once each: on() spares once()'s wrapper.
+    response.on('end', () => {
       this.#primary = capture.finish(response.statusCode ?? 0, response.headers, performance.now() - this.#started);
       // The forwarder ends the shopper's response on this same 'end' (its listener comes after
       // this one): the shadow request goes out once that write is done and pending I/O is served.
-      setImmediate(() => this.#maybeSend());
+      setImmediate(sendLater, this);
     });
-    response.once('close', () => {
+    response.on('close', () => {
       if (this.#primary === undefined) this.primaryFailed('primary-incomplete');
     });
   }
@@ -418,41 +385,56 @@ class MirroredRequest implements ShadowTap {
     this.#skip(reason);
   }
 
-  #maybeSend(): void {
+  /** Sends the shadow request once the primary's answer and the request body are both complete. */
+  send(): void {
     // The primary failed or the client left (and the slot was freed), or the request body or the
     // primary's answer is not complete yet.
-    if (this.#done || this.#shadow !== undefined || !this.#primary || this.#body === null) return;
-    const headers = typeof this.#headers === 'function' ? this.#headers() : { ...this.#headers };
-    const asked: AskedRequest = { method: this.#method, url: this.#url, headers, body: this.#body };
-    this.#shadow = this.#mirror.ask(this.#route.shadow, asked, this.#route.rules);
-    void this.#shadow.then(() => this.#mirror.released(this.#route.id));
-    this.#judge(asked, this.#primary, this.#shadow);
+    if (this.#done || !this.#primary || this.#body === null) return;
+    this.#done = true;
+    const headers = typeof this.#headers === 'function' ? this.#headers() : this.#headers;
+    this.#asked = { method: this.#method, url: this.#url, headers, body: this.#body };
+    this.#mirror.send(this.#route.shadow, this.#asked, this.#route.rules, (result) => {
+      this.#mirror.released(this.#route.id);
+      this.#result = result;
+      // Comparing waits for pending I/O, so shoppers' callbacks go first.
+      setImmediate(judgeLater, this);
+    });
+  }
+
+  judge(): void {
+    const primary = this.#primary as CapturedResponse;
+    const result = this.#result as ShadowResult;
+    try {
+      if (this.#mirror.judgeQuickly(this.#route, primary, result)) {
+        this.#mirror.settled();
+        return;
+      }
+    } catch (error) {
+      this.#mirror.logFailure(this.#route, error);
+      this.#mirror.settled();
+      return;
+    }
+    this.#mirror
+      .judge(this.#route, this.#asked as AskedRequest, primary, result)
+      .catch((error: unknown) => this.#mirror.logFailure(this.#route, error))
+      .finally(() => this.#mirror.settled());
   }
 
   #skip(reason: string): void {
     if (this.#done) return;
     this.#done = true;
-    const release = () => {
-      this.#mirror.recordSkip(this.#route, reason);
-      this.#mirror.settled();
-    };
-    // The slot frees when the shadow request ends (it may still be running).
-    if (this.#shadow) void this.#shadow.then(release);
-    else {
-      this.#mirror.released(this.#route.id);
-      release();
-    }
+    this.#mirror.released(this.#route.id);
+    this.#mirror.recordSkip(this.#route, reason);
+    this.#mirror.settled();
   }
+}
 
-  #judge(asked: AskedRequest, primary: CapturedResponse, shadow: Promise<ShadowResult>): void {
-    this.#done = true;
-    shadow
-      // Comparing (JSON parsing, walking) waits for pending I/O, so shoppers' callbacks go first.
-      .then((result) => new Promise<ShadowResult>((resolve) => setImmediate(() => resolve(result))))
-      .then((result) => this.#mirror.judge(this.#route, asked, primary, result))
-      .catch((error: unknown) => this.#mirror.logFailure(this.#route, error))
-      .finally(() => this.#mirror.settled());
-  }
+function sendLater(request: MirroredRequest): void {
+  request.send();
+}
+
+function judgeLater(request: MirroredRequest): void {
+  request.judge();
 }
 
 function sleep(ms: number): Promise<void> {
