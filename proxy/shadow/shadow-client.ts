@@ -18,6 +18,19 @@ export interface ShadowRequest {
   readonly body: Buffer | undefined;
 }
 
+/** Where a shadow request goes: what the client needs of an Upstream, computed once per Upstream (URL getters are not free). */
+export interface ShadowTarget {
+  readonly name: string;
+  readonly origin: string;
+  /** The upstream URL's path without its trailing slash ('' for '/'), put before the request's. */
+  readonly basePath: string;
+}
+
+export function shadowTarget(upstream: Upstream): ShadowTarget {
+  const path = upstream.url.pathname;
+  return { name: upstream.name, origin: upstream.url.origin, basePath: path === '/' ? '' : path.replace(/\/$/, '') };
+}
+
 export type ShadowResult = { ok: true; response: CapturedResponse } | { ok: false; reason: 'timeout' | 'error'; message: string };
 
 export const SHADOW_HEADER = 'x-strangler-shadow';
@@ -29,29 +42,28 @@ export class ShadowClient {
   readonly #pools = new Map<string, Pool>();
   #closed = false;
 
-  /** Sends `asked` to `upstream`; `done` is called exactly once, never synchronously with an exception. */
-  send(upstream: Upstream, asked: ShadowRequest, maxBodyBytes: number, timeoutMs: number, done: (result: ShadowResult) => void): void {
+  /** Sends `asked` to `target`; `done` is called exactly once (synchronously when undici refuses the request outright). */
+  send(target: ShadowTarget, asked: ShadowRequest, maxBodyBytes: number, timeoutMs: number, done: (result: ShadowResult) => void): void {
     if (this.#closed) {
       done({ ok: false, reason: 'error', message: 'proxy closing' });
       return;
     }
     const headers: string[] = [];
     // Legacy builds absolute URLs from Host, so it sees the shopper's; a service is addressed by its own (undici's default).
-    const keepHost = upstream.name === 'legacy';
+    const keepHost = target.name === 'legacy';
     for (const name in asked.headers) {
       const value = asked.headers[name];
       if (value === undefined || DROPPED.has(name) || (name === 'host' && !keepHost)) continue;
       headers.push(name, Array.isArray(value) ? value.join(', ') : value);
     }
     headers.push(SHADOW_HEADER, '1');
-    const path = upstream.url.pathname === '/' ? asked.url : upstream.url.pathname.replace(/\/$/, '') + asked.url;
     const call = new ShadowCall(maxBodyBytes, timeoutMs, done);
-    this.#pool(upstream).dispatch({ path, method: asked.method, headers, body: asked.body ?? null }, call);
+    this.#pool(target.origin).dispatch({ path: target.basePath + asked.url, method: asked.method, headers, body: asked.body ?? null }, call);
   }
 
   /** The same as a promise (rechecks and calibration, off the hot path). */
-  ask(upstream: Upstream, asked: ShadowRequest, maxBodyBytes: number, timeoutMs: number): Promise<ShadowResult> {
-    return new Promise((resolve) => this.send(upstream, asked, maxBodyBytes, timeoutMs, resolve));
+  ask(target: ShadowTarget, asked: ShadowRequest, maxBodyBytes: number, timeoutMs: number): Promise<ShadowResult> {
+    return new Promise((resolve) => this.send(target, asked, maxBodyBytes, timeoutMs, resolve));
   }
 
   async close(): Promise<void> {
@@ -61,13 +73,13 @@ export class ShadowClient {
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
   }
 
-  #pool(upstream: Upstream): Pool {
-    let pool = this.#pools.get(upstream.url.origin);
+  #pool(origin: string): Pool {
+    let pool = this.#pools.get(origin);
     if (!pool) {
       // Connections unbounded here: the route's maxConcurrent bounds the shadow requests in flight.
       // Kept alive as long as the target allows (its keep-alive hint), so a steady rate reuses them.
-      pool = new Pool(upstream.url.origin, { keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
-      this.#pools.set(upstream.url.origin, pool);
+      pool = new Pool(origin, { keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
+      this.#pools.set(origin, pool);
     }
     return pool;
   }

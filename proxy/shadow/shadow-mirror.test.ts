@@ -35,7 +35,7 @@ const jsonAnswer = (value: unknown, status = 200, headers: Record<string, string
   res.end(JSON.stringify(value));
 };
 
-async function front(options: { primary: RequestListener; shadow: RequestListener; rules?: Partial<ShadowDefinition>; watermark?: () => Promise<Lsn | null> }) {
+async function front(options: { primary: RequestListener; shadow: RequestListener; rules?: Partial<ShadowDefinition>; watermark?: () => Promise<Lsn | null>; push?: boolean }) {
   const legacy = await start(options.primary);
   const service = await start(options.shadow);
   const report = new ShadowReport();
@@ -44,7 +44,13 @@ async function front(options: { primary: RequestListener; shadow: RequestListene
   const server: Server = createServer((req, res) => {
     const tap = mirror.begin(route, req);
     const forwarded = request({ host: '127.0.0.1', port: legacy.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-      tap?.primaryResponse(answer);
+      if (!options.push) tap?.primaryResponse(answer);
+      else if (tap) {
+        // A forwarder without an IncomingMessage pushes the answer instead (headers built lazily).
+        tap.primaryStart(answer.statusCode ?? 0, () => answer.headers);
+        answer.on('data', (chunk: Buffer) => tap.primaryData(chunk));
+        answer.on('end', () => tap.primaryEnd());
+      }
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
@@ -267,5 +273,20 @@ describe('shadow failures and limits', () => {
     expect((await send(`${setup.url}/p`)).body.length).toBeGreaterThan(5000);
     await setup.mirror.idle();
     expect(setup.summary().reasons).toEqual({ 'skipped:oversize': 1 });
+  });
+});
+
+describe('a tap fed by push (primaryStart, primaryData, primaryEnd)', () => {
+  it('when the forwarder pushes the primary answer, then the verdicts are the same as when the tap listens to it', async () => {
+    const setup = await front({
+      primary: (req, res) => jsonAnswer({ price: 10 }, 200, { etag: req.url === '/etag' ? '"a"' : '"b"' })(req, res),
+      shadow: (req, res) => jsonAnswer({ price: req.url === '/diff' ? 11 : 10 }, 200, { etag: '"b"' })(req, res),
+      rules: { headers: ['content-type', 'etag'] },
+      push: true,
+    });
+    for (const path of ['/same', '/diff', '/etag']) expect((await send(`${setup.url}${path}`)).body).toBe('{"price":10}');
+    await setup.mirror.idle();
+    expect(setup.summary().counts).toMatchObject({ match: 1, mismatch: 2 });
+    expect(setup.report.route('r').mismatches().map((record) => record.diffs.map((diff) => diff.path))).toEqual([['$.price'], ['@header.etag']]);
   });
 });

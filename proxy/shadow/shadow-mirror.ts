@@ -6,7 +6,7 @@ import { BodyCapture, type CapturedResponse } from './captured-response.ts';
 import type { Diff } from './diff.ts';
 import { NoiseCalibration } from './noise-calibration.ts';
 import { dataLsn, type ReplicationWatermark } from './replication-watermark.ts';
-import { ShadowClient, type ShadowRequest, type ShadowResult } from './shadow-client.ts';
+import { ShadowClient, shadowTarget, type ShadowRequest, type ShadowResult, type ShadowTarget } from './shadow-client.ts';
 import { compareResponses, sameAnswer, type ShadowComparison } from './shadow-comparison.ts';
 import type { ShadowMetrics } from './shadow-metrics.ts';
 import { redactDiffs, redactHeaders, sideRecord } from './shadow-redaction.ts';
@@ -48,6 +48,16 @@ export interface ShadowTap {
   primaryResponse(response: IncomingMessage): void;
   /** The primary failed (or the client left) before a whole answer: nothing to compare. */
   primaryFailed(reason: string): void;
+  /**
+   * The same as primaryResponse, pushed instead of listened to, for a forwarder that reads the
+   * primary's answer without an IncomingMessage (no emitter, no listeners): the status and
+   * headers once, then each body chunk, then the end (an answer cut off before its end is
+   * reported with primaryFailed). Headers may be given as a function: it is called only when the
+   * shadow request is sent, off the shopper's path.
+   */
+  primaryStart(status: number, headers: IncomingHttpHeaders | (() => IncomingHttpHeaders)): void;
+  primaryData(chunk: Buffer): void;
+  primaryEnd(): void;
 }
 
 type AskedRequest = ShadowRequest;
@@ -59,6 +69,7 @@ export class ShadowMirror {
   readonly #random: () => number;
   readonly #log: Logger;
   readonly #client = new ShadowClient();
+  readonly #targets = new WeakMap<Upstream, ShadowTarget>();
   readonly #inFlight = new Map<string, number>();
   readonly #rechecking = new Map<string, number>();
   readonly #calibrations = new Map<string, NoiseCalibration>();
@@ -124,12 +135,21 @@ export class ShadowMirror {
 
   /** Sends a request to an upstream on the shadow side's own connection pools, bounded copy of the answer. */
   ask(upstream: Upstream, asked: AskedRequest, rules: ShadowRules): Promise<ShadowResult> {
-    return this.#client.ask(upstream, asked, rules.maxBodyBytes, rules.timeoutMs);
+    return this.#client.ask(this.#target(upstream), asked, rules.maxBodyBytes, rules.timeoutMs);
   }
 
-  /** The same, with a callback (the mirrored request's own send: no promise on the hot path). */
+  /** A mirrored request's own send, with a callback: no promise on the hot path. */
   send(upstream: Upstream, asked: AskedRequest, rules: ShadowRules, done: (result: ShadowResult) => void): void {
-    this.#client.send(upstream, asked, rules.maxBodyBytes, rules.timeoutMs, done);
+    this.#client.send(this.#target(upstream), asked, rules.maxBodyBytes, rules.timeoutMs, done);
+  }
+
+  #target(upstream: Upstream): ShadowTarget {
+    let target = this.#targets.get(upstream);
+    if (target === undefined) {
+      target = shadowTarget(upstream);
+      this.#targets.set(upstream, target);
+    }
+    return target;
   }
 
   /**
@@ -337,6 +357,10 @@ class MirroredRequest implements ShadowTap {
   #asked: AskedRequest | undefined;
   #primary: CapturedResponse | undefined | null;
   #result: ShadowResult | undefined;
+  /** The primary's answer while it arrives. */
+  #capture: BodyCapture | undefined;
+  #status = 0;
+  #primaryHeaders: IncomingHttpHeaders | (() => IncomingHttpHeaders) | undefined;
   #done = false;
 
   constructor(mirror: ShadowMirror, route: ShadowRoute, req: IncomingMessage, asked: IncomingHttpHeaders | (() => IncomingHttpHeaders), announced: boolean | undefined) {
@@ -365,18 +389,36 @@ class MirroredRequest implements ShadowTap {
 
   primaryResponse(response: IncomingMessage): void {
     if (this.#done) return;
-    const capture = new BodyCapture(this.#route.rules.maxBodyBytes);
-    response.on('data', (chunk: Buffer) => capture.add(chunk));
-    // 'end' and 'close' come once each: on() spares once()'s wrapper.
-    response.on('end', () => {
-      this.#primary = capture.finish(response.statusCode ?? 0, response.headers, performance.now() - this.#started);
-      // The forwarder ends the shopper's response on this same 'end' (its listener comes after
-      // this one): the shadow request goes out once that write is done and pending I/O is served.
-      setImmediate(sendLater, this);
-    });
+    this.primaryStart(response.statusCode ?? 0, response.headers);
+    response.on('data', (chunk: Buffer) => this.primaryData(chunk));
+    // The forwarder ends the shopper's response on this same 'end' (its listener comes after
+    // this one). 'end' and 'close' come once each: on() spares once()'s wrapper.
+    response.on('end', () => this.primaryEnd());
     response.on('close', () => {
       if (this.#primary === undefined) this.primaryFailed('primary-incomplete');
     });
+  }
+
+  primaryStart(status: number, headers: IncomingHttpHeaders | (() => IncomingHttpHeaders)): void {
+    if (this.#done) return;
+    this.#status = status;
+    this.#primaryHeaders = headers;
+    this.#capture = new BodyCapture(this.#route.rules.maxBodyBytes);
+  }
+
+  primaryData(chunk: Buffer): void {
+    this.#capture?.add(chunk);
+  }
+
+  primaryEnd(): void {
+    const capture = this.#capture;
+    if (this.#done || capture === undefined || this.#primary !== undefined) return;
+    this.#capture = undefined;
+    const headers = this.#primaryHeaders;
+    this.#primary = capture.finish(this.#status, typeof headers === 'object' ? headers : NO_HEADERS, performance.now() - this.#started);
+    // The shopper's answer is ended by the caller right after: the shadow request goes out once
+    // that write is done and pending I/O is served.
+    setImmediate(sendLater, this);
   }
 
   primaryFailed(reason: string): void {
@@ -391,6 +433,7 @@ class MirroredRequest implements ShadowTap {
     // primary's answer is not complete yet.
     if (this.#done || !this.#primary || this.#body === null) return;
     this.#done = true;
+    if (typeof this.#primaryHeaders === 'function') this.#primary = Object.freeze({ ...this.#primary, headers: this.#primaryHeaders() });
     const headers = typeof this.#headers === 'function' ? this.#headers() : this.#headers;
     this.#asked = { method: this.#method, url: this.#url, headers, body: this.#body };
     this.#mirror.send(this.#route.shadow, this.#asked, this.#route.rules, (result) => {
@@ -428,6 +471,8 @@ class MirroredRequest implements ShadowTap {
     this.#mirror.settled();
   }
 }
+
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
 
 function sendLater(request: MirroredRequest): void {
   request.send();
