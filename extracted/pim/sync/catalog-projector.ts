@@ -8,7 +8,7 @@ import { buildProductDocument } from '../domain/document-builder.ts';
 import type { ProductStore } from '../store/product-store.ts';
 import { PostgresProductStore } from '../store/postgres/postgres-product-store.ts';
 import type { PimMetrics } from '../metrics.ts';
-import { applyRawChanges, changesDictionary } from './raw-catalog.ts';
+import { applyRawChanges, applySnapshotRows, changesDictionary, isWholeRowWrite } from './raw-catalog.ts';
 import { loadDictionary, readRawProducts } from './raw-product-reader.ts';
 
 const REBUILD_BATCH = 500;
@@ -126,7 +126,7 @@ export class CatalogProjector {
    * so documents are built once, in bulk, by `flushDirty` when the snapshot has completed.
    */
   applyDeferred(changes: readonly ReceivedChange[]): Promise<{ applied: number; skipped: number }> {
-    return this.exclusive(() => this.applyRaw(changes));
+    return this.exclusive(() => this.applyRaw(changes, { snapshotRowsUnclaimed: true }));
   }
 
   /** The attribute dictionary from the raw rows, cached until an eav_attribute(_option) change. */
@@ -263,36 +263,48 @@ export class CatalogProjector {
     return run;
   }
 
-  private async applyRaw(changes: readonly ReceivedChange[]): Promise<{ applied: number; skipped: number }> {
+  /**
+   * `snapshotRowsUnclaimed` (while seeding): snapshot rows (`op: "r"`, whole rows) are not claimed
+   * one by one in cdc_applied — their position is kept in the raw row (raw-catalog.ts,
+   * `applySnapshotRows`), after the other changes of the batch are claimed and applied.
+   */
+  private async applyRaw(changes: readonly ReceivedChange[], options: { snapshotRowsUnclaimed?: boolean } = {}): Promise<{ applied: number; skipped: number }> {
     let applied: number;
     let dictionaryChanged = false;
     const client = await this.deps.pool.connect();
     try {
       await client.query('BEGIN');
-      const dirty = new Map<number, string>();
+      const dirty = new Map<number, Lsn>();
       let allAt: string | null = null;
       const categories: Array<{ id: number; lsn: string }> = [];
+      const unclaimed: ReceivedChange[] = [];
+      const claimed: ReceivedChange[] = [];
+      for (const change of changes) (options.snapshotRowsUnclaimed && change.event.op === 'r' && isWholeRowWrite(change) ? unclaimed : claimed).push(change);
       // One round trip claims the whole batch; one statement per raw table writes the fresh rows.
-      const fresh = await this.positions.claimMany(client, changes);
-      const freshChanges = changes.filter((_, i) => fresh[i]);
-      applied = freshChanges.length;
-      for (const change of freshChanges) {
+      const fresh = claimed.length > 0 ? await this.positions.claimMany(client, claimed) : [];
+      const freshChanges = claimed.filter((_, i) => fresh[i]);
+      const written = await applyRawChanges(client, freshChanges);
+      // After the claimed changes: a delete among them is then in cdc_applied, where the snapshot rows look.
+      const snapshot = unclaimed.length > 0 ? await applySnapshotRows(client, unclaimed, this.positions.tableName) : { affected: [], written: 0 };
+      applied = freshChanges.length + snapshot.written;
+      for (const change of [...freshChanges, ...unclaimed]) {
         if (changesDictionary(change.table)) dictionaryChanged = true;
         const mark = { position: change.position, commitTimeMs: change.event.source.ts_ms };
         if (!this.newest || comparePositions(mark.position, this.newest.position) > 0) this.newest = mark;
       }
-      for (const { change, affected } of await applyRawChanges(client, freshChanges)) {
-        const lsn = change.position.commitLsn.toString();
+      // A snapshot row refused (a newer change was there) marks its product dirty all the same: a rebuild is harmless.
+      for (const { change, affected } of [...written.affected, ...snapshot.affected]) {
+        const lsn = change.position.commitLsn;
         if ('products' in affected) {
           for (const id of affected.products) {
             if (!Number.isInteger(id)) continue;
             const held = dirty.get(id);
             // A product keeps the newest LSN of its changes in the batch (greatest() below does the same across batches).
-            if (held === undefined || Lsn.parse(held).compare(change.position.commitLsn) < 0) dirty.set(id, lsn);
+            if (held === undefined || held.compare(lsn) < 0) dirty.set(id, lsn);
           }
         }
-        if ('allProducts' in affected && (allAt === null || Lsn.parse(allAt).compare(change.position.commitLsn) < 0)) allAt = lsn;
-        if ('category' in affected) categories.push({ id: affected.category, lsn });
+        if ('allProducts' in affected && (allAt === null || Lsn.parse(allAt).compare(lsn) < 0)) allAt = lsn.toString();
+        if ('category' in affected) categories.push({ id: affected.category, lsn: lsn.toString() });
       }
       if (dirty.size > 0) {
         // Changes come in LSN order within a batch mostly, but not always (retries): greatest() keeps the newest.
@@ -300,7 +312,7 @@ export class CatalogProjector {
           `INSERT INTO pim_product_state (entity_id, lsn, dirty)
            SELECT id, lsn::pg_lsn, true FROM unnest($1::int[], $2::text[]) AS t(id, lsn)
            ON CONFLICT (entity_id) DO UPDATE SET lsn = greatest(pim_product_state.lsn, EXCLUDED.lsn), dirty = true`,
-          [[...dirty.keys()], [...dirty.values()]],
+          [[...dirty.keys()], [...dirty.values()].map((lsn) => lsn.toString())],
         );
       }
       for (const category of categories) {

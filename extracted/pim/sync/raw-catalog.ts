@@ -1,5 +1,7 @@
 import type pg from 'pg';
-import type { ReceivedChange } from '../../../cdc/consumer/received-change.ts';
+import { rowKeyOf } from '../../../cdc/consumer/applied-positions.ts';
+import { comparePositions, type ChangePosition, type ReceivedChange } from '../../../cdc/consumer/received-change.ts';
+import { Lsn } from '../../../cdc/offsets/lsn.ts';
 import type { JsonValue } from '../../../cdc/events/value-mapping.ts';
 import { PimErrors } from '../errors.ts';
 
@@ -118,6 +120,13 @@ export const RAW_TABLES: Readonly<Record<string, RawTableSpec>> = {
   },
 };
 
+/**
+ * A raw row is replaced (or deleted) only by a change newer than the one that wrote it
+ * (schema/011): NULL is a row written before positions were kept, whose position is in cdc_applied.
+ */
+const OLDER_THAN_EXCLUDED = 'raw.cdc_lsn IS NULL OR (raw.cdc_lsn, raw.cdc_position) < (EXCLUDED.cdc_lsn, EXCLUDED.cdc_position)';
+const OLDER_THAN_PARAMS = (first: number): string => `(cdc_lsn IS NULL OR (cdc_lsn, cdc_position) < ($${first}::pg_lsn, $${first + 1}::int))`;
+
 /** The legacy tables the PIM follows: the queue `pim.cdc` is bound to exactly these. */
 export const FOLLOWED_TABLES: readonly string[] = Object.keys(RAW_TABLES).map((name) => name.replace(/^public\./, ''));
 
@@ -134,9 +143,11 @@ export async function applyRawChange(client: pg.ClientBase, change: ReceivedChan
   const spec = RAW_TABLES[change.table];
   if (!spec) return [];
   const { event } = change;
+  const position = [change.position.commitLsn.toString(), change.position.index];
   if (event.op === 't') {
-    const where = spec.constants ? ` WHERE backend = ${quote(spec.constants.backend!)}` : '';
-    await client.query(`DELETE FROM ${spec.target}${where}`);
+    // Rows written after the truncate (a newer position) stay.
+    const where = spec.constants ? `backend = ${quote(spec.constants.backend!)} AND ` : '';
+    await client.query(`DELETE FROM ${spec.target} WHERE ${where}${OLDER_THAN_PARAMS(1)}`, position);
     return [{ allProducts: true }];
   }
   const affected: Affected[] = [];
@@ -144,26 +155,27 @@ export async function applyRawChange(client: pg.ClientBase, change: ReceivedChan
   if (event.op === 'd') {
     const row = event.before ?? change.key;
     if (!row) throw PimErrors.rowInvalid(change.table, 'a delete without a key or before image');
-    await deleteRow(client, spec, row, change.table);
+    await deleteRow(client, spec, row, change.table, change.position);
     return affected;
   }
   const after = event.after;
   if (!after) throw PimErrors.rowInvalid(change.table, `op ${event.op} without an after image`);
   // A key change (rare: an UPDATE of a primary key) moves the row.
   if (event.before && spec.key.some((column) => event.before![column] !== after[column])) {
-    await deleteRow(client, spec, event.before, change.table);
+    await deleteRow(client, spec, event.before, change.table, change.position);
   }
   const unchanged = new Set(event.unchanged_columns ?? []);
   const columns = Object.keys(spec.columns).filter((column) => !unchanged.has(column) && column in after);
   const values = columns.map((column) => convert(after[column] ?? null, spec.columns[column]!, change.table, column));
   const constantColumns = Object.keys(spec.constants ?? {});
-  const allColumns = [...constantColumns, ...columns];
-  const params = [...constantColumns.map((column) => spec.constants![column]!), ...values];
+  const allColumns = [...constantColumns, ...columns, 'cdc_lsn', 'cdc_position'];
+  const params = [...constantColumns.map((column) => spec.constants![column]!), ...values, ...position];
   const conflict = [...constantColumns, ...spec.key].join(', ');
-  const updates = columns.filter((column) => !spec.key.includes(column)).map((column) => `${column} = EXCLUDED.${column}`);
+  const updates = [...columns.filter((column) => !spec.key.includes(column)), 'cdc_lsn', 'cdc_position'].map((column) => `${column} = EXCLUDED.${column}`);
   await client.query(
-    `INSERT INTO ${spec.target} (${allColumns.join(', ')}) VALUES (${allColumns.map((_, i) => `$${i + 1}`).join(', ')})
-     ON CONFLICT (${conflict}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
+    `INSERT INTO ${spec.target} AS raw (${allColumns.join(', ')})
+     VALUES (${allColumns.map((column, i) => `$${i + 1}${column === 'cdc_lsn' ? '::pg_lsn' : ''}`).join(', ')})
+     ON CONFLICT (${conflict}) DO UPDATE SET ${updates.join(', ')} WHERE ${OLDER_THAN_EXCLUDED}`,
     params,
   );
   affected.push(spec.affects(after));
@@ -171,56 +183,136 @@ export async function applyRawChange(client: pg.ClientBase, change: ReceivedChan
 }
 
 /**
- * `applyRawChange` for many changes at once (inside the caller's transaction): whole-row inserts,
- * updates and snapshot reads that keep their key — what a snapshot batch is made of — go in one
- * `INSERT … SELECT unnest(…)` per raw table; anything else one by one, after them. The caller's
- * claim kept only the newest change of each row, so the order between rows does not matter.
+ * Whether a change is a whole-row write that keeps its key — what a snapshot batch is made of —
+ * which `applyRawChanges` writes with one `INSERT … SELECT unnest(…)` per raw table.
  */
-export async function applyRawChanges(client: pg.ClientBase, changes: readonly ReceivedChange[]): Promise<Array<{ change: ReceivedChange; affected: Affected }>> {
+export function isWholeRowWrite(change: ReceivedChange): boolean {
+  const spec = RAW_TABLES[change.table];
+  if (!spec) return false;
+  const { event } = change;
+  const after = event.after;
+  return (
+    (event.op === 'r' || event.op === 'c' || event.op === 'u') &&
+    after !== null &&
+    !(event.unchanged_columns?.length) &&
+    Object.keys(spec.columns).every((column) => column in after) &&
+    (!event.before || spec.key.every((column) => event.before![column] === undefined || event.before![column] === after[column]))
+  );
+}
+
+/**
+ * `applyRawChange` for many changes at once (inside the caller's transaction): whole-row writes
+ * go in one `INSERT … SELECT unnest(…)` per raw table; anything else one by one, after them. The
+ * caller's claim kept only the newest change of each row, so the order between rows does not
+ * matter. Returns the products each change affects, and how many rows were written (a row
+ * holding a newer position is left as it is).
+ *
+ * `unclaimed`: the changes were NOT claimed in cdc_applied (a seeding's snapshot rows,
+ * `applySnapshotRows`): each row is then also refused when cdc_applied holds a newer change of it
+ * (a delete, whose row is gone) — the rest of the guard is the raw row's own position.
+ */
+export async function applyRawChanges(
+  client: pg.ClientBase,
+  changes: readonly ReceivedChange[],
+  options: { unclaimed?: { appliedTable: string; keyedTables: ReadonlySet<string> } } = {},
+): Promise<{ affected: Array<{ change: ReceivedChange; affected: Affected }>; written: number }> {
   const affected: Array<{ change: ReceivedChange; affected: Affected }> = [];
-  const groups = new Map<string, { spec: RawTableSpec; table: string; rows: Array<Record<string, JsonValue>> }>();
+  const groups = new Map<string, { spec: RawTableSpec; table: string; changes: ReceivedChange[] }>();
   const oneByOne: ReceivedChange[] = [];
+  let written = 0;
   for (const change of changes) {
     const spec = RAW_TABLES[change.table];
     if (!spec) continue;
-    const { event } = change;
-    const after = event.after;
-    const plain =
-      (event.op === 'r' || event.op === 'c' || event.op === 'u') &&
-      after !== null &&
-      !(event.unchanged_columns?.length) &&
-      Object.keys(spec.columns).every((column) => column in after) &&
-      (!event.before || spec.key.every((column) => event.before![column] === undefined || event.before![column] === after[column]));
-    if (!plain) {
+    if (!isWholeRowWrite(change)) {
+      if (options.unclaimed) throw new TypeError('applyRawChanges: only whole-row writes can be applied unclaimed');
       oneByOne.push(change);
       continue;
     }
     let group = groups.get(change.table);
-    if (!group) groups.set(change.table, (group = { spec, table: change.table, rows: [] }));
-    group.rows.push(after);
-    if (event.before) affected.push({ change, affected: spec.affects(event.before) });
-    affected.push({ change, affected: spec.affects(after) });
+    if (!group) groups.set(change.table, (group = { spec, table: change.table, changes: [] }));
+    group.changes.push(change);
+    if (change.event.before) affected.push({ change, affected: spec.affects(change.event.before) });
+    affected.push({ change, affected: spec.affects(change.event.after!) });
   }
-  for (const { spec, table, rows } of groups.values()) {
+  for (const { spec, table, changes: group } of groups.values()) {
     const columns = Object.keys(spec.columns);
     const constantColumns = Object.keys(spec.constants ?? {});
-    const arrays = columns.map((column) => rows.map((row) => convert(row[column] ?? null, spec.columns[column]!, table, column)));
+    const arrays: unknown[] = columns.map((column) => group.map((change) => convert(change.event.after![column] ?? null, spec.columns[column]!, table, column)));
     const casts = columns.map((column, i) => `$${i + 1}::${spec.columns[column] === 'int' ? 'int' : 'text'}[]`);
+    // A batch's rows share one Lsn object (the chunk's high watermark): formatted once.
+    let lastLsn: Lsn | undefined;
+    let lastText = '';
+    arrays.push(
+      group.map((change) => (change.position.commitLsn === lastLsn ? lastText : (lastText = (lastLsn = change.position.commitLsn).toString()))),
+      group.map((change) => change.position.index),
+    );
+    casts.push(`$${columns.length + 1}::pg_lsn[]`, `$${columns.length + 2}::int[]`);
+    const names = [...columns, 'cdc_lsn', 'cdc_position'];
+    let unclaimed = '';
+    // Only a table cdc_applied holds row entries of needs the probe (during a seeding, the tables live changes touched).
+    if (options.unclaimed?.keyedTables.has(table)) {
+      arrays.push(group.map(rowKeyOf), table);
+      casts.push(`$${columns.length + 3}::text[]`);
+      names.push('row_key');
+      unclaimed = `WHERE NOT EXISTS (SELECT 1 FROM ${options.unclaimed.appliedTable} a
+                     WHERE a.source_table = $${columns.length + 4} AND a.row_key = u.row_key AND (a.commit_lsn, a.position) >= (u.cdc_lsn, u.cdc_position))`;
+    }
     const constants = constantColumns.map((column) => quote(spec.constants![column]!));
     const conflict = [...constantColumns, ...spec.key].join(', ');
-    const updates = columns.filter((column) => !spec.key.includes(column)).map((column) => `${column} = EXCLUDED.${column}`);
-    await client.query(
-      `INSERT INTO ${spec.target} (${[...constantColumns, ...columns].join(', ')})
-       SELECT ${[...constants, ...columns.map((column) => `u.${column}`)].join(', ')} FROM unnest(${casts.join(', ')}) AS u(${columns.join(', ')})
-       ON CONFLICT (${conflict}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
+    const updates = [...columns.filter((column) => !spec.key.includes(column)), 'cdc_lsn', 'cdc_position'].map((column) => `${column} = EXCLUDED.${column}`);
+    const result = await client.query(
+      `INSERT INTO ${spec.target} AS raw (${[...constantColumns, ...columns, 'cdc_lsn', 'cdc_position'].join(', ')})
+       SELECT ${[...constants, ...columns.map((column) => `u.${column}`), 'u.cdc_lsn', 'u.cdc_position'].join(', ')}
+         FROM unnest(${casts.join(', ')}) AS u(${names.join(', ')}) ${unclaimed}
+       ON CONFLICT (${conflict}) DO UPDATE SET ${updates.join(', ')} WHERE ${OLDER_THAN_EXCLUDED}`,
       arrays,
     );
+    written += result.rowCount ?? 0;
   }
-  for (const change of oneByOne) for (const one of await applyRawChange(client, change)) affected.push({ change, affected: one });
-  return affected;
+  for (const change of oneByOne) {
+    for (const one of await applyRawChange(client, change)) affected.push({ change, affected: one });
+    written += 1;
+  }
+  return { affected, written };
 }
 
-async function deleteRow(client: pg.ClientBase, spec: RawTableSpec, row: Record<string, JsonValue>, table: string): Promise<void> {
+/**
+ * A seeding's snapshot rows (`op: "r"`, whole rows), applied WITHOUT a claim each in cdc_applied
+ * (inside the caller's transaction): a row is written unless the raw row holds a newer position
+ * (a live change applied before it), cdc_applied holds a newer change of it (a delete) or a newer
+ * truncate of its table. Its own position stays in the raw row, where every later write and
+ * delete checks it — the same guarantee as the claim (an older change never replaces a newer
+ * one; a duplicate is a no-op), without a 1.8 M-entry table written row by row. Only the newest
+ * of several changes of one row in `changes` is applied (a batch delivered twice).
+ */
+export async function applySnapshotRows(
+  client: pg.ClientBase,
+  changes: readonly ReceivedChange[],
+  appliedTable: string,
+): Promise<{ affected: Array<{ change: ReceivedChange; affected: Affected }>; written: number }> {
+  // A batch delivered twice: its rows once (the message id names the row's change). Two different
+  // changes of one row in one call (two snapshots' rows) make the INSERT fail, and the consumer
+  // kit then hands each message over alone.
+  const seen = new Set<string>();
+  const unique = changes.filter((change) => !seen.has(change.messageId) && seen.add(change.messageId));
+  const tables = [...new Set(unique.map((change) => change.table))];
+  const { rows: marks } = await client.query<{ source_table: string; commit_lsn: string | null; position: number | null; keyed: boolean }>(
+    `SELECT t.name AS source_table, m.commit_lsn::text AS commit_lsn, m.position,
+            EXISTS (SELECT 1 FROM ${appliedTable} a WHERE a.source_table = t.name AND a.row_key > '') AS keyed
+       FROM unnest($1::text[]) AS t(name) LEFT JOIN ${appliedTable} m ON m.source_table = t.name AND m.row_key = ''`,
+    [tables],
+  );
+  const truncatedAt = new Map<string, ChangePosition>();
+  for (const mark of marks) if (mark.commit_lsn !== null) truncatedAt.set(mark.source_table, { commitLsn: Lsn.parse(mark.commit_lsn), index: mark.position ?? 0 });
+  const keyedTables = new Set(marks.filter((mark) => mark.keyed).map((mark) => mark.source_table));
+  const fresh = unique.filter((change) => {
+    const mark = truncatedAt.get(change.table);
+    return mark === undefined || comparePositions(change.position, mark) > 0;
+  });
+  return applyRawChanges(client, fresh, { unclaimed: { appliedTable, keyedTables } });
+}
+
+async function deleteRow(client: pg.ClientBase, spec: RawTableSpec, row: Record<string, JsonValue>, table: string, position: ChangePosition): Promise<void> {
   const conditions: string[] = [];
   const params: unknown[] = [];
   for (const [column, value] of Object.entries(spec.constants ?? {})) {
@@ -231,6 +323,9 @@ async function deleteRow(client: pg.ClientBase, spec: RawTableSpec, row: Record<
     params.push(convert(row[column] ?? null, spec.columns[column]!, table, column));
     conditions.push(`${column} = $${params.length}`);
   }
+  // A row written by a newer change (a snapshot row read after this delete's transaction) stays.
+  params.push(position.commitLsn.toString(), position.index);
+  conditions.push(OLDER_THAN_PARAMS(params.length - 1));
   await client.query(`DELETE FROM ${spec.target} WHERE ${conditions.join(' AND ')}`, params);
 }
 

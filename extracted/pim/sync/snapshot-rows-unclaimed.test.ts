@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
+import { silentLogger } from '../../../platform/logger.ts';
+import { migrate } from '../../../platform/migrations.ts';
+import type { ReceivedChange } from '../../../cdc/consumer/received-change.ts';
+import type { Operation, Row } from '../../../cdc/events/change-event.ts';
+import { Lsn } from '../../../cdc/offsets/lsn.ts';
+import { PIM_SCHEMA } from '../pim-service.ts';
+import { PostgresProductStore } from '../store/postgres/postgres-product-store.ts';
+import { CatalogProjector } from './catalog-projector.ts';
+
+// While an empty PIM seeds, its snapshot rows are not claimed one by one in cdc_applied: their
+// position is kept in the raw row (schema/011). These pin that the guarantees of the claim hold
+// all the same: an older change never replaces a newer one, in either order, a delete is never
+// undone by an older snapshot row, and a duplicate is a no-op.
+
+let database: TestDatabase;
+let pool: pg.Pool;
+let projector: CatalogProjector;
+
+const TABLE = 'public.catalog_product_entity_decimal';
+
+function change(op: Operation, lsn: string, index: number, valueId: number, value: string | null): ReceivedChange {
+  const row: Row | null = value === null ? null : { value_id: valueId, attribute_id: 77, store_id: 0, entity_id: 1, value };
+  const key = { value_id: valueId };
+  return {
+    event: {
+      before: op === 'd' ? key : null,
+      after: op === 'd' ? null : row,
+      source: {
+        version: 'test',
+        connector: 'postgresql',
+        name: 'legacy',
+        ts_ms: Date.now(),
+        snapshot: op === 'r' ? 'incremental' : 'false',
+        db: 'legacy',
+        sequence: '["0","0"]',
+        schema: 'public',
+        table: 'catalog_product_entity_decimal',
+        txId: null,
+        lsn: null,
+        xmin: null,
+      },
+      op,
+      ts_ms: Date.now(),
+      transaction: null,
+    },
+    table: TABLE,
+    key,
+    messageId: `legacy:${lsn}:${index}`,
+    position: { commitLsn: Lsn.parse(lsn), index },
+    attempt: 1,
+  };
+}
+
+const truncate = (lsn: string): ReceivedChange => ({ ...change('t', lsn, 0, 0, null), key: null, event: { ...change('t', lsn, 0, 0, null).event, before: null } });
+
+async function price(valueId: number): Promise<string | null | undefined> {
+  const { rows } = await pool.query<{ value: string | null }>(`SELECT value FROM pim_raw_value WHERE backend = 'decimal' AND value_id = $1`, [valueId]);
+  return rows[0]?.value;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase('pim_unclaimed');
+  await migrate(database.url, PIM_SCHEMA, silentLogger());
+  pool = new pg.Pool({ connectionString: database.url, max: 4 });
+});
+
+afterAll(async () => {
+  await pool.end();
+  await database.drop();
+});
+
+beforeEach(async () => {
+  await pool.query('TRUNCATE pim_product_state, pim_raw_value, cdc_applied');
+  projector = new CatalogProjector({ pool, store: new PostgresProductStore(pool), logger: silentLogger() });
+});
+
+describe('snapshot rows applied while seeding, without a claim each', () => {
+  it('when a seeding snapshot row is applied, then it lands in the raw rows with its position and leaves no entry in cdc_applied', async () => {
+    const result = await projector.applyDeferred([change('r', '0/200', 0, 1, '10.000000'), change('r', '0/200', 1, 2, '20.000000')]);
+    expect(result).toEqual({ applied: 2, skipped: 0 });
+    expect(await price(1)).toBe('10.000000');
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM cdc_applied');
+    expect(rows[0]!.n).toBe(0);
+    const { rows: positions } = await pool.query<{ lsn: string; position: number }>(
+      `SELECT cdc_lsn::text AS lsn, cdc_position AS position FROM pim_raw_value WHERE value_id = 2`,
+    );
+    expect(positions[0]).toEqual({ lsn: '0/200', position: 1 });
+  });
+
+  it('when the same snapshot batch arrives twice, then the second is a no-op', async () => {
+    const batch = [change('r', '0/200', 0, 1, '10.000000')];
+    await projector.applyDeferred(batch);
+    expect(await projector.applyDeferred(batch)).toEqual({ applied: 0, skipped: 1 });
+    expect(await price(1)).toBe('10.000000');
+  });
+
+  it('when a newer live update was applied first, then an older snapshot row of the same row does not replace it', async () => {
+    await projector.applyDeferred([change('u', '0/300', 0, 1, '11.000000')]);
+    expect(await projector.applyDeferred([change('r', '0/200', 0, 1, '10.000000')])).toEqual({ applied: 0, skipped: 1 });
+    expect(await price(1)).toBe('11.000000');
+  });
+
+  it('when a newer live delete was applied first, then an older snapshot row (redelivered) does not bring the row back', async () => {
+    await projector.applyDeferred([change('r', '0/200', 0, 1, '10.000000')]);
+    await projector.applyDeferred([change('d', '0/300', 0, 1, null)]);
+    expect(await price(1)).toBeUndefined();
+    await projector.applyDeferred([change('r', '0/200', 0, 1, '10.000000')]);
+    expect(await price(1)).toBeUndefined();
+  });
+
+  it('when an older live change is retried after the snapshot row, then neither its update nor its delete replaces the snapshot row', async () => {
+    await projector.applyDeferred([change('r', '0/200', 0, 1, '10.000000')]);
+    await projector.applyDeferred([change('u', '0/100', 0, 1, '9.000000')]);
+    expect(await price(1)).toBe('10.000000');
+    await projector.applyDeferred([change('d', '0/150', 0, 1, null)]);
+    expect(await price(1)).toBe('10.000000');
+    // Also once the store is seeded (the ordinary path, with claims).
+    await projector.apply([change('u', '0/180', 0, 1, '9.500000')]);
+    expect(await price(1)).toBe('10.000000');
+    await projector.apply([change('u', '0/400', 0, 1, '12.000000')]);
+    expect(await price(1)).toBe('12.000000');
+  });
+
+  it('when a live delete and an older snapshot row of one row come in one batch, then the row stays deleted, whatever their order', async () => {
+    await projector.applyDeferred([change('r', '0/200', 0, 1, '10.000000'), change('d', '0/300', 0, 1, null)]);
+    expect(await price(1)).toBeUndefined();
+    await projector.applyDeferred([change('d', '0/500', 0, 2, null), change('r', '0/400', 0, 2, '20.000000')]);
+    expect(await price(2)).toBeUndefined();
+  });
+
+  it('when the table was truncated after the snapshot read, then the snapshot rows redelivered later are not applied', async () => {
+    await projector.applyDeferred([change('r', '0/200', 0, 1, '10.000000')]);
+    await projector.applyDeferred([truncate('0/300')]);
+    expect(await price(1)).toBeUndefined();
+    await projector.applyDeferred([change('r', '0/200', 0, 1, '10.000000')]);
+    expect(await price(1)).toBeUndefined();
+    // A row written after the truncate stays when an older truncate is retried.
+    await projector.applyDeferred([change('r', '0/400', 0, 3, '30.000000')]);
+    await projector.applyDeferred([truncate('0/350')]);
+    expect(await price(3)).toBe('30.000000');
+  });
+});
