@@ -261,6 +261,7 @@ async function reconcileStore(service: 'pim' | 'pricing', legacy: pg.Pool, store
         extra: number[];
         different: number[];
         unsettled: number[];
+        examples?: Array<{ entityId: number; kind: string; fields: string[]; legacy: Record<string, unknown> | null; store: Record<string, unknown> | null }>;
         buckets?: { differing: number };
         settledByLag?: number;
         rounds?: number;
@@ -277,6 +278,12 @@ async function reconcileStore(service: 'pim' | 'pricing', legacy: pg.Pool, store
   try {
     const started = Date.now();
     const report = await reconcile({ legacy, store });
+    // A drift is shown with what differs, so that a run that found one can be told from a lag artifact afterwards.
+    for (const example of (report.examples ?? []).slice(0, 5)) {
+      const pick = (side: Record<string, unknown> | null) => (side ? Object.fromEntries(example.fields.map((field) => [field, side[field]])) : null);
+      console.log(`${service}: drift ${example.kind} ${example.entityId}: legacy ${JSON.stringify(pick(example.legacy)).slice(0, 600)} store ${JSON.stringify(pick(example.store)).slice(0, 600)}`);
+      if (service === 'pim') await showPimRows(store, legacy, example.entityId);
+    }
     return {
       seconds: Math.round((Date.now() - started) / 100) / 10,
       missing: report.missing.length,
@@ -292,6 +299,20 @@ async function reconcileStore(service: 'pim' | 'pricing', legacy: pg.Pool, store
   } finally {
     await store.end();
   }
+}
+
+/** For a drifted product: the PIM's raw price rows with the positions that wrote them, its state, and the legacy's rows. */
+async function showPimRows(store: pg.Pool, legacy: pg.Pool, entityId: number): Promise<void> {
+  const query = async (db: pg.Pool, sql: string) => (await db.query(sql, [entityId]).catch((error: unknown) => ({ rows: [String(error)] }))).rows;
+  const raw = await query(store, `SELECT backend, value_id, attribute_id, store_id, value, cdc_lsn::text, cdc_position FROM pim_raw_value WHERE entity_id = $1 AND backend = 'decimal' ORDER BY value_id`);
+  const state = await query(store, 'SELECT lsn::text, dirty FROM pim_product_state WHERE entity_id = $1');
+  const applied = await query(
+    store,
+    `SELECT row_key, commit_lsn::text, position, applied_at FROM cdc_applied WHERE source_table = 'public.catalog_product_entity_decimal'
+        AND row_key IN (SELECT '[["value_id",' || value_id || ']]' FROM pim_raw_value WHERE entity_id = $1 AND backend = 'decimal')`,
+  );
+  const source = await query(legacy, 'SELECT value_id, attribute_id, store_id, value::text FROM catalog_product_entity_decimal WHERE entity_id = $1 ORDER BY value_id');
+  console.log(`  pim raw ${JSON.stringify(raw)}\n  state ${JSON.stringify(state)}\n  cdc_applied ${JSON.stringify(applied)}\n  legacy ${JSON.stringify(source)}`);
 }
 
 interface CpuTotals {
