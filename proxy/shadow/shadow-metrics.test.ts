@@ -20,4 +20,23 @@ describe('shadow metrics', () => {
     metrics.verdict('final-price', 'match');
     expect(await registry.metrics()).toContain('strangler_shadow_comparisons_total{route="final-price",verdict="match"} 3');
   });
+
+  it('shows the durations of both sides as a histogram by route and side, when /metrics is scraped', async () => {
+    const registry = new Registry();
+    const metrics = new ShadowMetrics(registry);
+    metrics.duration('final-price', 'primary', 2);
+    metrics.duration('final-price', 'shadow', 3);
+    metrics.duration('final-price', 'shadow', 30);
+    metrics.duration('final-price', 'shadow', 60_000);
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE strangler_shadow_upstream_duration_seconds histogram');
+    expect(text).toContain('strangler_shadow_upstream_duration_seconds_bucket{route="final-price",side="primary",le="0.0025"} 1');
+    expect(text).toContain('strangler_shadow_upstream_duration_seconds_bucket{route="final-price",side="shadow",le="0.001"} 0');
+    expect(text).toContain('strangler_shadow_upstream_duration_seconds_bucket{route="final-price",side="shadow",le="0.005"} 1');
+    expect(text).toContain('strangler_shadow_upstream_duration_seconds_bucket{route="final-price",side="shadow",le="0.05"} 2');
+    expect(text).toContain('strangler_shadow_upstream_duration_seconds_bucket{route="final-price",side="shadow",le="5"} 2');
+    expect(text).toContain('strangler_shadow_upstream_duration_seconds_bucket{route="final-price",side="shadow",le="+Inf"} 3');
+    expect(text).toContain('strangler_shadow_upstream_duration_seconds_sum{route="final-price",side="shadow"} 60.033');
+    expect(text).toContain('strangler_shadow_upstream_duration_seconds_count{route="final-price",side="shadow"} 3');
+  });
 });

@@ -389,7 +389,9 @@ class MirroredRequest implements ShadowTap {
 
   primaryResponse(response: IncomingMessage): void {
     if (this.#done) return;
-    this.primaryStart(response.statusCode ?? 0, response.headers);
+    // IncomingMessage builds its headers object on first read: read it only when the shadow
+    // request is sent, after the shopper's answer.
+    this.primaryStart(response.statusCode ?? 0, () => response.headers);
     response.on('data', (chunk: Buffer) => this.primaryData(chunk));
     // The forwarder ends the shopper's response on this same 'end' (its listener comes after
     // this one). 'end' and 'close' come once each: on() spares once()'s wrapper.
