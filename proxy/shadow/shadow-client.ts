@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool, util, type Dispatcher } from 'undici';
 import type { Upstream } from '../routes/upstream.ts';
 import { BodyCapture, type CapturedResponse } from './captured-response.ts';
 
@@ -155,7 +155,8 @@ function timeOut(call: ShadowCall): void {
 export function parseRawHeaders(raw: readonly Buffer[]): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {};
   for (let index = 0; index + 1 < raw.length; index += 2) {
-    const name = (raw[index] as Buffer).toString('latin1').toLowerCase();
+    // Well-known names come from undici's table, already lower-case, without a string built per header.
+    const name = util.headerNameToString(raw[index] as Buffer);
     const value = (raw[index + 1] as Buffer).toString('latin1');
     const previous = headers[name];
     if (previous === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
