@@ -156,11 +156,28 @@ export class CatalogProjector {
       // The documents are read from the raw rows by product: those indexes first.
       await this.restoreIndexes(RAW_INDEXES);
       const deferred = this.deps.store instanceof PostgresProductStore && (await this.deferIndexes(DOCUMENT_INDEXES));
+      await this.markSeededDirty();
       const built = await this.rebuildDirty(SEED_WORKERS);
       if (options.keepIndexesDeferred) this.deferringDocuments = true;
       else if (deferred) await this.restoreIndexes(DOCUMENT_INDEXES);
       return built;
     });
+  }
+
+  /**
+   * The snapshot's rows mark no product dirty as they land (applyDeferred): ~900,000 upserts of
+   * pim_product_state for 100,000 products, each product once per table and batch. Every product
+   * is marked here at once instead, versioned as a snapshot is (legacy-snapshot.ts): at the
+   * newest position applied to an entity row or a product so far — never older than a change
+   * folded into it, so the store's version rule holds for every later write.
+   */
+  private async markSeededDirty(): Promise<void> {
+    await this.deps.pool.query(
+      `INSERT INTO pim_product_state (entity_id, lsn, dirty)
+       SELECT e.entity_id, v.lsn, true FROM pim_raw_entity e,
+              (SELECT greatest((SELECT max(cdc_lsn) FROM pim_raw_entity), (SELECT max(lsn) FROM pim_product_state), '0/0'::pg_lsn) AS lsn) v
+       ON CONFLICT (entity_id) DO UPDATE SET lsn = greatest(pim_product_state.lsn, EXCLUDED.lsn), dirty = true`,
+    );
   }
 
   /** While catching up: rebuilds what is dirty, indexes still dropped (CatalogSync repeats it until little is left). */
@@ -292,8 +309,9 @@ export class CatalogProjector {
         const mark = { position: change.position, commitTimeMs: change.event.source.ts_ms };
         if (!this.newest || comparePositions(mark.position, this.newest.position) > 0) this.newest = mark;
       }
-      // A snapshot row refused (a newer change was there) marks its product dirty all the same: a rebuild is harmless.
-      for (const { change, affected } of [...written.affected, ...snapshot.affected]) {
+      // Snapshot rows mark nothing: flushSeeded marks every product once (markSeededDirty).
+      void snapshot.affected;
+      for (const { change, affected } of written.affected) {
         const lsn = change.position.commitLsn;
         if ('products' in affected) {
           for (const id of affected.products) {

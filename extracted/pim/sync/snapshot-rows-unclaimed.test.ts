@@ -54,6 +54,18 @@ function change(op: Operation, lsn: string, index: number, valueId: number, valu
   };
 }
 
+function entityRow(lsn: string, index: number, entityId: number): ReceivedChange {
+  const base = change('r', lsn, index, 0, '0');
+  const after = { entity_id: entityId, sku: `sku-${entityId}`, type_id: 'simple', attribute_set_id: 4, has_options: 0, required_options: 0, created_at: 1.7e15, updated_at: 1.7e15 };
+  return {
+    ...base,
+    event: { ...base.event, after, source: { ...base.event.source, table: 'catalog_product_entity' } },
+    table: 'public.catalog_product_entity',
+    key: { entity_id: entityId },
+    messageId: `legacy:${lsn}:e${index}`,
+  };
+}
+
 const truncate = (lsn: string): ReceivedChange => ({ ...change('t', lsn, 0, 0, null), key: null, event: { ...change('t', lsn, 0, 0, null).event, before: null } });
 
 async function price(valueId: number): Promise<string | null | undefined> {
@@ -73,7 +85,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await pool.query('TRUNCATE pim_product_state, pim_raw_value, cdc_applied');
+  await pool.query('TRUNCATE pim_product_state, pim_raw_value, pim_raw_entity, pim_document, pim_document_category, pim_document_tombstone, cdc_applied');
   projector = new CatalogProjector({ pool, store: new PostgresProductStore(pool), logger: silentLogger() });
 });
 
@@ -129,6 +141,23 @@ describe('snapshot rows applied while seeding, without a claim each', () => {
     expect(await price(1)).toBeUndefined();
     await projector.applyDeferred([change('d', '0/500', 0, 2, null), change('r', '0/400', 0, 2, '20.000000')]);
     expect(await price(2)).toBeUndefined();
+  });
+
+  it('when the snapshot completes, then every product whose entity row arrived is built, versioned no older than the changes folded into it', async () => {
+    // Snapshot rows mark nothing dirty as they land; a live change does.
+    await projector.applyDeferred([entityRow('0/200', 0, 1), entityRow('0/200', 1, 2), change('r', '0/200', 2, 1, '10.000000')]);
+    await projector.applyDeferred([change('u', '0/300', 0, 1, '11.000000')]);
+    expect(await projector.flushSeeded()).toBe(2);
+    const { rows } = await pool.query<{ entity_id: number; lsn: string; dirty: boolean }>('SELECT entity_id, lsn::text AS lsn, dirty FROM pim_product_state ORDER BY entity_id');
+    expect(rows).toEqual([
+      { entity_id: 1, lsn: '0/300', dirty: false },
+      { entity_id: 2, lsn: '0/300', dirty: false },
+    ]);
+    const { rows: documents } = await pool.query<{ sku: string; lsn: string }>('SELECT sku, lsn::text AS lsn FROM pim_document ORDER BY entity_id');
+    expect(documents).toEqual([
+      { sku: 'sku-1', lsn: String(Lsn.parse('0/300').toBigInt()) },
+      { sku: 'sku-2', lsn: String(Lsn.parse('0/300').toBigInt()) },
+    ]);
   });
 
   it('when the table was truncated after the snapshot read, then the snapshot rows redelivered later are not applied', async () => {
