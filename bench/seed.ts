@@ -153,7 +153,11 @@ try {
     // so that each phase can be told in CPU µs per row or document (wall time depends on the load).
     const cpu = cpuMeter(child.pid!, serverPool, service);
     const marks: Record<string, CpuTotals> = {};
-    const mark = (name: string) => (marks[name] ??= cpu.totals());
+    const markedAt: Record<string, number> = {};
+    const mark = (name: string) => {
+      markedAt[name] ??= Math.round((Date.now() - started) / 100) / 10;
+      return (marks[name] ??= cpu.totals());
+    };
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('document indexes dropped')) mark('rowsApplied');
@@ -199,6 +203,7 @@ try {
     run.cpu = cpuPhases(marks, { rows: (run.lastSeeding as { snapshot?: { rowsEmitted?: number } } | null)?.snapshot?.rowsEmitted ?? null, documents: products });
     console.log(`${service}: ${run.seedSeconds === null ? `FAILED ${run.error ?? ''}` : `ready after ${run.seedSeconds} s`} (load ${loadavg()[0]!.toFixed(1)})`);
     if (Object.keys(run.cpu).length > 0) console.log(`${service}: CPU per phase ${JSON.stringify(run.cpu)}`);
+    console.log(`${service}: phases end at (s) ${JSON.stringify(markedAt)}; ${await autovacuums(storeUrl, started)}`);
     run.reconcile = await reconcileStore(service, legacyPool, storeUrl);
     console.log(`${service}: reconcile ${JSON.stringify(run.reconcile)}`);
     child.kill('SIGTERM');
@@ -296,6 +301,27 @@ async function reconcileStore(service: 'pim' | 'pricing', legacy: pg.Pool, store
     };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    await store.end();
+  }
+}
+
+/**
+ * Which of the store's tables autovacuum vacuumed or analyzed so far, and when (s since the
+ * service started): its workers count in the CPU of the phase they ran in (they connect to the
+ * store's database), so a phase can grow because the one before it got shorter.
+ */
+async function autovacuums(storeUrl: string, started: number): Promise<string> {
+  const store = new pg.Pool({ connectionString: storeUrl, max: 1 });
+  try {
+    const { rows } = await store.query<{ relname: string; vacuumed: Date | null; analyzed: Date | null; vacuums: number; analyzes: number }>(
+      `SELECT relname, last_autovacuum AS vacuumed, last_autoanalyze AS analyzed, autovacuum_count::int AS vacuums, autoanalyze_count::int AS analyzes
+         FROM pg_stat_user_tables WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY relname`,
+    );
+    const at = (time: Date | null) => (time ? Math.round((time.getTime() - started) / 100) / 10 : '-');
+    return `autovacuum ${rows.map((row) => `${row.relname} v${row.vacuums}@${at(row.vacuumed)} a${row.analyzes}@${at(row.analyzed)}`).join(', ') || 'none'}`;
+  } catch (error) {
+    return `autovacuum unknown (${error instanceof Error ? error.message : String(error)})`;
   } finally {
     await store.end();
   }
