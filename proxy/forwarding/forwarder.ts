@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import httpProxy from 'http-proxy';
+import type { Client, Dispatcher } from 'undici';
 import type { Logger } from '../../platform/logger.ts';
 import { ProxyErrors } from '../errors.ts';
 import type { ProxyMetrics } from '../proxy-metrics.ts';
@@ -19,11 +20,12 @@ import type { UpstreamRuntime } from './upstream-pool.ts';
 
 /**
  * The hot path: match → choose the upstream → forward, on a plain node:http server. Plain HTTP
- * goes out through `http.request` on the upstream's keep-alive agent: express and the middleware
- * layer cost two thirds of the throughput (issue 3), and http-proxy's per-request passes (an
- * options copy, url.parse, an event emitter, five listeners) a further tenth of what is left,
- * measured with --cpu-prof. WebSocket upgrades still go through http-proxy's `ws()`. The response
- * is handled here, so a 5xx can still fall back to legacy before anything is written.
+ * goes out through the upstream's undici `Pool` (`dispatch`, one UpstreamExchange per attempt):
+ * express and the middleware layer cost two thirds of the throughput (issue 3), http-proxy's
+ * per-request passes a further tenth of what was left, and node:http's client (Agent.addRequest,
+ * ClientRequest, its parser) most of the gap to @fastify/http-proxy, which uses undici, measured
+ * with --cpu-prof. WebSocket upgrades still go through http-proxy's `ws()`. The response is
+ * handled here, so a 5xx can still fall back to legacy before anything is written.
  */
 export interface ForwarderDeps {
   readonly store: RouteTableStore;
@@ -60,9 +62,8 @@ interface RequestContext {
   readonly outgoing: string[];
   upstream: UpstreamRuntime;
   fallbackReason: FailureReason | undefined;
-  proxyReq: ClientRequest | undefined;
-  proxyRes: IncomingMessage | undefined;
-  timedOut: boolean;
+  /** The attempt under way; an earlier one (retried, or a 5xx replaced by legacy's answer) is stale. */
+  exchange: UpstreamExchange | undefined;
   retried: boolean;
   breakerPending: boolean;
   bytes: number;
@@ -80,6 +81,10 @@ export class Forwarder {
   readonly #random: () => number;
   readonly #log: Logger;
   readonly #requestLog: RequestLog;
+  readonly #hooks: ExchangeHooks = {
+    headers: (exchange, status, rawHeaders, statusText) => this.#onUpstreamHeaders(exchange, status, rawHeaders, statusText),
+    error: (exchange, error) => this.#onProxyError(error, exchange.req, exchange.res),
+  };
 
   constructor(deps: ForwarderDeps) {
     this.#deps = deps;
@@ -128,9 +133,7 @@ export class Forwarder {
       outgoing,
       upstream,
       fallbackReason: undefined,
-      proxyReq: undefined,
-      proxyRes: undefined,
-      timedOut: false,
+      exchange: undefined,
       retried: false,
       breakerPending: false,
       bytes: 0,
@@ -197,70 +200,44 @@ export class Forwarder {
       return;
     }
     context.breakerPending = true;
-    context.timedOut = false;
-    context.proxyReq = undefined;
-    let proxyReq: ClientRequest;
+    const exchange = new UpstreamExchange(this.#hooks, req, res, context);
+    context.exchange = exchange;
     const outgoing = context.outgoing;
     outgoing[1] = upstream.hostHeader ?? context.host ?? upstream.defaultHost;
-    try {
-      proxyReq = upstream.request({
-        hostname: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: upstream.pathPrefix + context.url,
-        // A flat [name, value, ...] list: Node writes it as given instead of validating and
-        // storing each header one by one (and adds no Host of its own).
-        headers: outgoing,
-        agent: upstream.agent,
-      });
-    } catch (error) {
-      this.#onProxyError(error as Error, req, res);
-      return;
-    }
-    context.proxyReq = proxyReq;
-    // Idle upstream for longer than its timeout (no headers yet, or a stalled body): a 504.
-    proxyReq.setTimeout(upstream.upstream.timeoutMs, () => {
-      context.timedOut = true;
-      proxyReq.destroy(Object.assign(new Error(`no answer from upstream "${upstream.upstream.name}" within ${upstream.upstream.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
-    });
-    proxyReq.on('error', (error: Error) => {
-      if (context.proxyReq === proxyReq) this.#onProxyError(error, req, res);
-    });
-    proxyReq.on('response', (proxyRes: IncomingMessage) => this.#onProxyRes(proxyRes, req as ProxiedRequest, res));
-    // A request without a body needs no pipe: ending the upstream request sends it in one write.
-    if (!context.hasBody) proxyReq.end();
-    else req.pipe(proxyReq);
+    // The flat [name, value, ...] list is taken as given, Host included; the body (if any) is
+    // streamed from the shopper's request with backpressure; the upstream's timeoutMs is the
+    // pool's headersTimeout and bodyTimeout. A refused option arrives at the exchange's onError.
+    exchange.client = upstream.client.dispatch({ path: upstream.pathPrefix + context.url, method: req.method ?? 'GET', headers: outgoing, body: context.hasBody ? req : null }, exchange);
   }
 
   #onProxyError(error: Error & { code?: string }, req: IncomingMessage, response: ServerResponse): void {
     const context = (req as ProxiedRequest)[CONTEXT];
     if (context === undefined || context.done) return;
     const { upstream } = context;
+    const timedOut = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_BODY_TIMEOUT';
     // A keep-alive connection the upstream closed just as we reused it: not the upstream's fault,
-    // and nothing reached it, so an idempotent request without a body is sent once more.
+    // and nothing reached it, so an idempotent request without a body is sent once more. (undici
+    // does not say whether the connection was reused, so a first connection reset before any
+    // answer is retried too; a refused connection is not.)
     if (
-      error.code === 'ECONNRESET' && !context.timedOut && !context.retried && context.proxyRes === undefined &&
-      context.proxyReq?.reusedSocket === true && !response.headersSent && SAFE_METHODS.has(req.method ?? '') && !context.hasBody
+      (error.code === 'UND_ERR_SOCKET' || error.code === 'ECONNRESET') && !context.retried && context.exchange?.relaying === false &&
+      !response.headersSent && SAFE_METHODS.has(req.method ?? '') && !context.hasBody
     ) {
       context.retried = true;
       this.#settleBreaker(context, 'abandoned');
       this.#send(req, response, context);
       return;
     }
-    const reason: FailureReason = context.timedOut ? 'timeout' : 'error';
+    const reason: FailureReason = timedOut ? 'timeout' : 'error';
     this.#settleBreaker(context, 'failed');
     this.#deps.metrics.upstreamError(upstream.upstream.name, reason);
     const failure = reason === 'timeout' ? ProxyErrors.gatewayTimeout(upstream.upstream.name, upstream.upstream.timeoutMs, error) : ProxyErrors.badGateway(upstream.upstream.name, error);
     this.#failed(req, response, context, reason, failure);
   }
 
-  #onProxyRes(proxyRes: IncomingMessage, req: ProxiedRequest, res: ServerResponse): void {
-    const context = req[CONTEXT];
-    if (context === undefined || context.done) {
-      proxyRes.destroy();
-      return;
-    }
-    const status = proxyRes.statusCode ?? 502;
+  /** The upstream's status and headers: relay them, or drop a 5xx for legacy's answer. False pauses the body. */
+  #onUpstreamHeaders(exchange: UpstreamExchange, status: number, rawHeaders: Buffer[], statusText: string): boolean {
+    const { req, res, context } = exchange;
     const { upstream } = context;
     // 502/503/504 mean "the service is not working"; a 500 is usually one bad request, and must
     // not let a single broken URL open the circuit for everyone.
@@ -269,45 +246,35 @@ export class Forwarder {
     if (status >= 500) this.#deps.metrics.upstreamError(upstream.upstream.name, `status-${status}`);
 
     if (status >= 500 && this.#mayFallBack(context)) {
-      proxyRes.resume();
+      // Its body is read and dropped (the exchange is stale now), so the connection stays reusable.
       this.#fallBack(req, res, context, `status-${status}`);
-      return;
+      return true;
     }
 
-    context.proxyRes = proxyRes;
-    const scanned = scanResponseHeaders(proxyRes.rawHeaders);
+    const raw: string[] = new Array<string>(rawHeaders.length);
+    for (let index = 0; index < rawHeaders.length; index += 1) raw[index] = (rawHeaders[index] as Buffer).toString('latin1');
+    const scanned = scanResponseHeaders(raw);
     const headers = scanned.list;
     if (scanned.locationAt !== -1 && REDIRECT_STATUSES.has(status)) rewriteLocation(headers, scanned.locationAt, upstream.upstream.origin, context.host, req);
     this.#addOwnHeaders(headers, context, !scanned.hasRequestId);
     try {
-      res.writeHead(status, proxyRes.statusMessage, headers);
+      res.writeHead(status, statusText, headers);
     } catch (error) {
-      // A header Node refuses to write must cost this request, not the process.
-      proxyRes.destroy();
-      context.proxyRes = undefined;
+      // A header Node refuses to write must cost this request, not the process. The answer's
+      // body is read and dropped by the now stale exchange.
+      context.exchange = undefined;
       this.#failed(req, res, context, 'error', ProxyErrors.badGateway(upstream.upstream.name, error));
-      return;
+      return true;
     }
+    exchange.relaying = true;
     // Count body bytes for the log line, unless the length was declared.
     const declared = scanned.contentLength;
-    const counted = declared === undefined || req.method === 'HEAD';
-    if (!counted) context.bytes = Number(declared);
-    proxyRes.on('error', (error) => {
-      context.failure = `PROXY_BAD_GATEWAY: upstream "${upstream.upstream.name}" broke off its answer: ${error.message}`;
-      res.destroy();
-    });
-    // The shadow side listens to the same chunks (bounded copy); it never pauses or alters them.
-    context.tap?.primaryResponse(proxyRes);
-    // Relayed by hand rather than with pipe(): the same backpressure with two listeners instead
-    // of pipe's seven (a client that leaves is handled in #finished, an upstream error above).
-    proxyRes.on('data', (chunk: Buffer) => {
-      if (counted) context.bytes += chunk.length;
-      if (!res.write(chunk)) {
-        proxyRes.pause();
-        res.once('drain', () => proxyRes.resume());
-      }
-    });
-    proxyRes.on('end', () => res.end());
+    if (declared !== undefined && req.method !== 'HEAD') context.bytes = Number(declared);
+    else exchange.counted = true;
+    // The shadow side is handed the same chunks (bounded copy); it never pauses or alters them.
+    // Its headers object is built only when the shadow request is sent, off the shopper's path.
+    context.tap?.primaryStart(status, () => responseHeadersObject(raw));
+    return true;
   }
 
   #mayFallBack(context: RequestContext): boolean {
@@ -316,6 +283,7 @@ export class Forwarder {
 
   #fallBack(req: IncomingMessage, res: ServerResponse, context: RequestContext, reason: FailureReason): void {
     context.fallbackReason = reason;
+    context.exchange = undefined;
     context.upstream = context.active.legacy;
     context.retried = false;
     this.#deps.metrics.fallback(context.route.id, reason);
@@ -356,11 +324,11 @@ export class Forwarder {
     context.done = true;
     const completed = res.writableFinished;
     if (!completed) {
-      // The client went away. Tear down both upstream legs so neither the socket nor the buffered
-      // response outlives it: http-proxy 1.18 only aborts on the request's 'aborted' event, which
-      // Node no longer emits once the request body has been read (http-proxy issue #1586).
-      context.proxyReq?.destroy();
-      context.proxyRes?.destroy();
+      // The client went away. Abort the upstream request (undici then closes its connection) so
+      // neither the socket nor the response outlives it: http-proxy 1.18 only aborted on the
+      // request's 'aborted' event, which Node no longer emits once the request body has been
+      // read (http-proxy issue #1586).
+      context.exchange?.abort();
       this.#settleBreaker(context, 'abandoned');
       context.tap?.primaryFailed('client-aborted');
     }
@@ -387,6 +355,112 @@ export class Forwarder {
 }
 
 function noop(): void {}
+
+/** What an UpstreamExchange reports to the Forwarder (one object per Forwarder, not per request). */
+interface ExchangeHooks {
+  headers(exchange: UpstreamExchange, status: number, rawHeaders: Buffer[], statusText: string): boolean;
+  error(exchange: UpstreamExchange, error: Error): void;
+}
+
+/**
+ * One attempt at one upstream, as undici's dispatch handler in its raw form (onConnect, onHeaders,
+ * onData, onComplete, onError): the controller form (onRequestStart, onResponseStart, ...) is
+ * adapted to this one by undici for every request, parsing the response headers into an object on
+ * the way, which the relay does not need. Body chunks go straight to the shopper's response;
+ * returning false pauses undici's parser until the response drains. Once a retry, a fallback or
+ * the client's departure has replaced or ended the attempt, it is stale: its callbacks no longer
+ * touch the shopper's response, and the rest of its body is read and dropped.
+ */
+class UpstreamExchange implements Dispatcher.DispatchHandler {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly context: RequestContext;
+  readonly upstream: UpstreamRuntime;
+  /** The upstream's answer is being relayed to the shopper (its headers are written). */
+  relaying = false;
+  /** Body bytes are counted for the log line (no Content-Length was declared). */
+  counted = false;
+  /** The connection it went out on, closed for good if the attempt is aborted (see ClientPool). */
+  client: Client | undefined = undefined;
+  readonly #hooks: ExchangeHooks;
+  #abort: ((error?: Error) => void) | undefined = undefined;
+  #resume: (() => void) | undefined = undefined;
+
+  constructor(hooks: ExchangeHooks, req: IncomingMessage, res: ServerResponse, context: RequestContext) {
+    this.#hooks = hooks;
+    this.req = req;
+    this.res = res;
+    this.context = context;
+    this.upstream = context.upstream;
+  }
+
+  /** Ends the attempt and closes its connection (one still connecting is never sent). */
+  abort(): void {
+    this.#abort?.();
+    if (this.client !== undefined) this.upstream.client.discard(this.client);
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.#abort = abort;
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    // 1xx (100 Continue, 103 Early Hints) are not relayed: Node's server answered the shopper's
+    // Expect itself.
+    if (status < 200 || this.#stale()) return true;
+    this.#resume = resume;
+    return this.#hooks.headers(this, status, rawHeaders, statusText);
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (!this.relaying || this.#stale()) return true;
+    const context = this.context;
+    if (this.counted) context.bytes += chunk.length;
+    context.tap?.primaryData(chunk);
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.#resume as () => void);
+    return false;
+  }
+
+  onComplete(): void {
+    if (!this.relaying || this.#stale()) return;
+    // The tap sends the shadow request once the shopper's answer, ended right after, is written.
+    this.context.tap?.primaryEnd();
+    this.res.end();
+  }
+
+  onError(error: Error): void {
+    if (this.#stale()) return;
+    if (this.relaying) {
+      // Mid-body: the shopper's headers are out, so the connection is cut (here, or for a
+      // timeout in #failed, which also counts it).
+      if ((error as { code?: string }).code !== 'UND_ERR_BODY_TIMEOUT') {
+        this.context.tap?.primaryFailed('primary-incomplete');
+        this.context.failure = `PROXY_BAD_GATEWAY: upstream "${this.upstream.upstream.name}" broke off its answer: ${error.message}`;
+        this.res.destroy();
+        return;
+      }
+    }
+    this.#hooks.error(this, error);
+  }
+
+  #stale(): boolean {
+    return this.context.exchange !== this || this.context.done;
+  }
+}
+
+/** Raw response headers as node:http's `res.headers` (what the shadow side compares): lower-case names, Set-Cookie a list, repeats joined. */
+function responseHeadersObject(raw: readonly string[]): IncomingHttpHeaders {
+  const headers: Record<string, string | string[]> = {};
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = (raw[index] as string).toLowerCase();
+    const value = raw[index + 1] as string;
+    const previous = headers[name];
+    if (name === 'set-cookie') headers[name] = previous === undefined ? [value] : [...(previous as string[]), value];
+    else headers[name] = previous === undefined ? value : `${previous as string}, ${value}`;
+  }
+  return headers;
+}
 
 /**
  * The request headers as the upstream receives them, as a flat list: Host first (its value is

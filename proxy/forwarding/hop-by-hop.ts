@@ -1,8 +1,9 @@
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message: a proxy must
- * not forward them, nor any header the Connection header names. Transfer-Encoding is kept on
- * requests because Node re-frames a chunked body itself when it sees it, and dropped from
- * responses because Node chooses the framing towards the client.
+ * not forward them, nor any header the Connection header names. Transfer-Encoding is dropped
+ * both ways: undici frames the request body it streams upstream itself (chunked when no
+ * Content-Length was declared, and it refuses the header), Node frames the response towards the
+ * client.
  */
 const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -11,8 +12,8 @@ const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-al
  * hot path: Node builds `req.headers` lazily, and an object that gains and loses properties per
  * request turns every later lookup megamorphic). `list` holds the end-to-end headers to pass on,
  * names as the client spelled them and repeated lines kept; Host, X-Forwarded-*, X-Request-Id
- * and Expect are taken out (the forwarder writes its own), as are the hop-by-hop headers and any
- * the Connection header names.
+ * and Expect are taken out (the forwarder writes its own), as are the hop-by-hop headers,
+ * Transfer-Encoding, and any header the Connection header names.
  */
 export interface ScannedRequestHeaders {
   readonly list: string[];
@@ -92,7 +93,10 @@ export function scanRequestHeaders(rawHeaders: readonly string[]): ScannedReques
           forwardedProto = forwardedProto === undefined ? value : `${forwardedProto}, ${value}`;
           continue;
         }
-        if (lower === 'transfer-encoding') hasBody = true;
+        if (lower === 'transfer-encoding') {
+          hasBody = true;
+          continue;
+        }
         break;
       }
     }
