@@ -21,7 +21,8 @@ import { freePort } from '../platform/free-port.ts';
  * request. On a shared machine a p99 is made by whatever else runs at that moment, so the fixed
  * rate runs in short slices that alternate between the three proxies, and each configuration's
  * latencies are pooled over all its slices into one distribution: a burst of load from elsewhere
- * lands on every configuration alike.
+ * lands on every configuration alike. BENCH_BEFORE=<another checkout> adds that tree's proxy
+ * (both shadow configurations) to the same slices, to judge a change side by side.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -33,6 +34,7 @@ const CONNECTIONS = 20;
 /** A slice whose legacy answer timers fired at most this late saw no stall of the whole machine (the legacy's own busy loop makes them 2-8 ms late at 1,000 req/s; a machine stall, 20-40 ms). */
 const QUIET_LATENESS_MS = 10;
 const PATH = '/rest/V1/products/24-MB01';
+const BEFORE = process.env.BENCH_BEFORE;
 const work = mkdtempSync(join(tmpdir(), 'strangler-bench-shadow-'));
 const children: ChildProcess[] = [];
 
@@ -66,14 +68,21 @@ async function main(): Promise<void> {
   };
   const bystanders = Object.entries(upstreams) as [keyof typeof upstreams, ChildProcess][];
 
-  const configurations: { name: string; routes: string }[] = [
+  const configurations: { name: string; routes: string; root?: string }[] = [
     { name: 'shadow off', routes: routes(ports, 'legacy', undefined) },
     { name: 'shadow 100%, fast target', routes: routes(ports, 'shadow', 'fast') },
     { name: `shadow 100%, 10× slower target`, routes: routes(ports, 'shadow', 'slow') },
   ];
+  // BENCH_BEFORE=<another checkout>: its proxy too, in the same slices, to judge a change side by side (the target is judged on this tree's rows only).
+  if (BEFORE !== undefined) {
+    configurations.push(
+      { name: 'before: shadow 100%, fast target', routes: routes(ports, 'shadow', 'fast'), root: BEFORE },
+      { name: 'before: shadow 100%, 10× slower', routes: routes(ports, 'shadow', 'slow'), root: BEFORE },
+    );
+  }
   // All three proxies run side by side (an idle one costs nothing).
   const proxies: Proxy[] = [];
-  for (const configuration of configurations) proxies.push(await startProxy(configuration.name, configuration.routes));
+  for (const configuration of configurations) proxies.push(await startProxy(configuration.name, configuration.routes, configuration.root));
   for (const proxy of proxies) await autocannon({ url: `http://127.0.0.1:${proxy.port}${PATH}`, connections: 10, duration: 2 });
 
   const maxima: Row['max'][] = [];
@@ -168,7 +177,7 @@ async function main(): Promise<void> {
     ]),
   ]);
   console.log(printed);
-  const worst = Math.max(...rows.slice(1).map((row) => row.fixed.p99 / off.fixed.p99));
+  const worst = Math.max(...rows.slice(1, 3).map((row) => row.fixed.p99 / off.fixed.p99));
   console.log(`\ntarget: client p99 with shadow within 1.1× of shadow off — worst ${worst.toFixed(2)}× → ${worst <= 1.1 ? 'met' : 'NOT met'}`);
   console.log(`per-slice p99 ms (spread of the noise): ${rows.map((row) => `${row.name}: ${row.sliceP99s.map((p99) => p99.toFixed(1)).join(' ')}`).join(' | ')}`);
   console.log(`per-slice worst lateness of the legacy's answer timers, ms (the machine's stalls in that slice): ${rows.map((row) => `${row.name}: ${row.witnessMax.map((late) => late.toFixed(1)).join(' ')}`).join(' | ')}`);
@@ -211,14 +220,14 @@ interface Proxy {
 
 const TOKEN = 'bench-shadow-token';
 
-async function startProxy(name: string, routesText: string): Promise<Proxy> {
+async function startProxy(name: string, routesText: string, cwd = root): Promise<Proxy> {
   const dir = join(work, name.replace(/\W+/g, '-'));
   mkdirSync(dir, { recursive: true });
   const routesFile = join(dir, 'routes.yaml');
   writeFileSync(routesFile, routesText);
   const port = await freePort();
   const admin = await freePort();
-  const child = await start(name, ['proxy/main.ts'], { PROXY_PORT: String(port), ADMIN_PORT: String(admin), ROUTES_FILE: routesFile, STRANGLER_ADMIN_TOKEN: TOKEN, DATA_DIR: dir, LOG_LEVEL: 'info' }, port, true);
+  const child = await start(name, ['proxy/main.ts'], { PROXY_PORT: String(port), ADMIN_PORT: String(admin), ROUTES_FILE: routesFile, STRANGLER_ADMIN_TOKEN: TOKEN, DATA_DIR: dir, LOG_LEVEL: 'info' }, port, true, cwd);
   return { name, port, admin, child };
 }
 
@@ -233,8 +242,8 @@ async function shadowSummary(proxy: Proxy): Promise<Row['shadow']> {
   }
 }
 
-async function start(name: string, args: string[], env: Record<string, string>, port: number, quiet = false): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'inherit'] });
+async function start(name: string, args: string[], env: Record<string, string>, port: number, quiet = false, cwd = root): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'inherit'] });
   child.stdout?.resume();
   children.push(child);
   const deadline = Date.now() + 30_000;
