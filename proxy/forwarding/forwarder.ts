@@ -20,12 +20,12 @@ import type { UpstreamRuntime } from './upstream-pool.ts';
 
 /**
  * The hot path: match → choose the upstream → forward, on a plain node:http server. Plain HTTP
- * goes out through the upstream's undici `Pool` (`dispatch`, one UpstreamExchange per attempt):
- * express and the middleware layer cost two thirds of the throughput (issue 3), http-proxy's
- * per-request passes a further tenth of what was left, and node:http's client (Agent.addRequest,
- * ClientRequest, its parser) most of the gap to @fastify/http-proxy, which uses undici, measured
- * with --cpu-prof. WebSocket upgrades still go through http-proxy's `ws()`. The response is
- * handled here, so a 5xx can still fall back to legacy before anything is written.
+ * goes out through undici (`dispatch` on the upstream's ClientPool, one UpstreamExchange per
+ * attempt): express and the middleware layer cost two thirds of the throughput (issue 3),
+ * http-proxy's per-request passes a further tenth of what was left, and node:http's client
+ * (Agent.addRequest, ClientRequest, its parser) most of the gap to @fastify/http-proxy, which uses
+ * undici, measured with --cpu-prof. WebSocket upgrades still go through http-proxy's `ws()`. The
+ * response is handled here, so a 5xx can still fall back to legacy before anything is written.
  */
 export interface ForwarderDeps {
   readonly store: RouteTableStore;
