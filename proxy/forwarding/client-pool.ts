@@ -41,7 +41,7 @@ export class ClientPool {
     void client.destroy().catch(noop);
   }
 
-  /** Lets requests in flight finish, then closes every connection; new requests are refused by then. */
+  /** Lets requests in flight finish, then closes every connection (one still sent through it gets a connection closed after its answer). */
   async close(): Promise<void> {
     this.#closed = true;
     this.#idle.length = 0;

@@ -3,10 +3,11 @@ import type { Upstream } from '../routes/upstream.ts';
 import { ClientPool } from './client-pool.ts';
 
 /**
- * What the proxy keeps per upstream across requests: a keep-alive connection pool (undici
- * Clients, see forwarder.ts and client-pool.ts for why), a circuit breaker, and the request options derived from its
- * URL, computed once (so the hot path parses nothing). Reused across reloads while the upstream's definition is unchanged, so a reload neither
- * drops warm connections nor resets an open circuit.
+ * What the proxy keeps per upstream across requests: its keep-alive connections (undici Clients,
+ * see forwarder.ts and client-pool.ts for why), a circuit breaker, and the request options
+ * derived from its URL, computed once (so the hot path parses nothing). Reused across reloads
+ * while the upstream's definition is unchanged, so a reload neither drops warm connections nor
+ * resets an open circuit.
  */
 export interface UpstreamRuntime {
   readonly upstream: Upstream;
@@ -27,6 +28,7 @@ export interface UpstreamRuntime {
 export class UpstreamPool {
   #runtimes = new Map<string, UpstreamRuntime>();
   readonly #onCircuitChange: (upstream: string, state: CircuitState) => void;
+  readonly #retired = new Set<ClientPool>();
 
   constructor(onCircuitChange: (upstream: string, state: CircuitState) => void) {
     this.#onCircuitChange = onCircuitChange;
@@ -42,7 +44,7 @@ export class UpstreamPool {
     for (const [name, runtime] of this.#runtimes) {
       // A removed or changed upstream's pool may still carry requests in flight: close() lets
       // them finish, then closes its connections.
-      if (next.get(name) !== runtime) void runtime.client.close().catch(noop);
+      if (next.get(name) !== runtime) this.#retire(runtime.client);
     }
     this.#runtimes = next;
     return next;
@@ -53,8 +55,15 @@ export class UpstreamPool {
   }
 
   close(): void {
-    for (const runtime of this.#runtimes.values()) void runtime.client.destroy().catch(noop);
+    for (const runtime of this.#runtimes.values()) void runtime.client.destroy();
+    for (const client of this.#retired) void client.destroy();
     this.#runtimes.clear();
+    this.#retired.clear();
+  }
+
+  #retire(client: ClientPool): void {
+    this.#retired.add(client);
+    void client.close().then(() => this.#retired.delete(client));
   }
 
   #create(upstream: Upstream): UpstreamRuntime {
@@ -91,5 +100,3 @@ export class UpstreamPool {
 function sameDefinition(a: Upstream, b: Upstream): boolean {
   return a.url.href === b.url.href && a.timeoutMs === b.timeoutMs && a.maxFreeSockets === b.maxFreeSockets && a.circuit.failures === b.circuit.failures && a.circuit.resetMs === b.circuit.resetMs;
 }
-
-function noop(): void {}
