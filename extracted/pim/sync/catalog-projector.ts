@@ -155,6 +155,7 @@ export class CatalogProjector {
     return this.exclusive(async () => {
       // The documents are read from the raw rows by product: those indexes first.
       await this.restoreIndexes(RAW_INDEXES);
+      await this.vacuumRawRows();
       const deferred = this.deps.store instanceof PostgresProductStore && (await this.deferIndexes(DOCUMENT_INDEXES));
       await this.markSeededDirty();
       const built = await this.rebuildDirty(SEED_WORKERS);
@@ -171,6 +172,27 @@ export class CatalogProjector {
    * newest position applied to an entity row or a product so far — never older than a change
    * folded into it, so the store's version rule holds for every later write.
    */
+  /**
+   * VACUUM (ANALYZE) of the freshly received raw rows before the documents read them, on two
+   * connections. Otherwise the documents' reads are the first to look at 1.8 M new tuples: each
+   * read checks their transaction in the commit log and sets their hint bits, which dirties every
+   * page — and with data checksums (PostgreSQL 18's initdb default) the first hint on a page after
+   * a checkpoint writes the whole page to the WAL — then autovacuum comes by and reads them all
+   * again while the PIM is catching up. One pass here sets the hints and the visibility map
+   * sequentially and gives the planner statistics. bench:seed 100k, 05:14 vs 05:19 UTC (load 7.5
+   * vs 4.5): documents 71.8 -> 36.7 s, PostgreSQL 677 -> 350 us per document, the vacuum 1.35 s,
+   * no autovacuum of a raw table before ready.
+   */
+  private async vacuumRawRows(): Promise<void> {
+    const started = performance.now();
+    const queue = ['pim_raw_value', 'pim_raw_entity', 'pim_raw_category_product', 'pim_raw_stock_item', 'pim_raw_tier_price'];
+    const vacuum = async () => {
+      for (let table = queue.shift(); table; table = queue.shift()) await this.deps.pool.query(`VACUUM (ANALYZE) ${table}`);
+    };
+    await Promise.all([vacuum(), vacuum()]);
+    this.log.info({ ms: Math.round(performance.now() - started) }, 'raw rows vacuumed');
+  }
+
   private async markSeededDirty(): Promise<void> {
     await this.deps.pool.query(
       `INSERT INTO pim_product_state (entity_id, lsn, dirty)
