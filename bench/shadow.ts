@@ -21,8 +21,8 @@ import { freePort } from '../platform/free-port.ts';
  * request. On a shared machine a p99 is made by whatever else runs at that moment, so the fixed
  * rate runs in short slices that alternate between the three proxies, and each configuration's
  * latencies are pooled over all its slices into one distribution: a burst of load from elsewhere
- * lands on every configuration alike. BENCH_BEFORE=<another checkout> adds that tree's proxy
- * (both shadow configurations) to the same slices, to judge a change side by side.
+ * lands on every configuration alike. BENCH_BEFORE=<another checkout> adds that tree's proxies
+ * (all three configurations) to the same slices, to judge a change side by side.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -73,9 +73,10 @@ async function main(): Promise<void> {
     { name: 'shadow 100%, fast target', routes: routes(ports, 'shadow', 'fast') },
     { name: `shadow 100%, 10× slower target`, routes: routes(ports, 'shadow', 'slow') },
   ];
-  // BENCH_BEFORE=<another checkout>: its proxy too, in the same slices, to judge a change side by side (the target is judged on this tree's rows only).
+  // BENCH_BEFORE=<another checkout>: its proxies too, in the same slices, to judge a change side by side (the target is judged on this tree's rows only).
   if (BEFORE !== undefined) {
     configurations.push(
+      { name: 'before: shadow off', routes: routes(ports, 'legacy', undefined), root: BEFORE },
       { name: 'before: shadow 100%, fast target', routes: routes(ports, 'shadow', 'fast'), root: BEFORE },
       { name: 'before: shadow 100%, 10× slower', routes: routes(ports, 'shadow', 'slow'), root: BEFORE },
     );
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
   });
   await sleep(2500);
   for (const [index, proxy] of proxies.entries()) {
-    if (index > 0) (rows[index] as Row).shadow = await shadowSummary(proxy);
+    if (!proxy.name.endsWith('shadow off')) (rows[index] as Row).shadow = await shadowSummary(proxy);
     stop(proxy.child);
   }
 
