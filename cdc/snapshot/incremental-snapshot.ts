@@ -9,7 +9,7 @@ import { CdcErrors } from '../errors.ts';
 import { Lsn } from '../offsets/lsn.ts';
 import type { PgoutputMessage } from '../source/stream-reader.ts';
 import { ChunkReaderError, describeTable, estimateRows, keyString, keyStringOfValues, readChunk, type Chunk, type SnapshotTable } from './chunk-reader.ts';
-import { buildBatches, buildControl, type SnapshotEventContext, type SnapshotMessage } from './snapshot-message.ts';
+import { buildBatches, buildControl, rowsPositionAt, type SnapshotEventContext, type SnapshotMessage } from './snapshot-message.ts';
 import {
   SIGNAL_TABLE,
   SNAPSHOT_STATE_TABLE,
@@ -242,7 +242,7 @@ export class IncrementalSnapshots {
     }
     if (window.phase !== 'open' || !window.chunk) return undefined;
     this.window = undefined;
-    return this.closeWindow(window, Lsn.parse(message.messageLsn ?? lsn.toString()));
+    return this.closeWindow(window, rowsPositionAt(Lsn.parse(message.messageLsn ?? lsn.toString())));
   }
 
   private closeWindow(window: ChunkWindow, highWatermark: Lsn): Promise<void> | undefined {

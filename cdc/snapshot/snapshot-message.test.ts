@@ -1,11 +1,11 @@
 import type { ConsumeMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { parseReceivedBatch } from '../consumer/received-change.ts';
+import { comparePositions, parseReceivedBatch } from '../consumer/received-change.ts';
 import type { RelationColumn, Row } from '../events/change-event.ts';
 import { TypeOid, mapValue } from '../events/value-mapping.ts';
 import { Lsn } from '../offsets/lsn.ts';
 import type { SnapshotTable, TextValues } from './chunk-reader.ts';
-import { buildBatches, type SnapshotMessage } from './snapshot-message.ts';
+import { buildBatches, rowsPositionAt, type SnapshotMessage } from './snapshot-message.ts';
 import { BATCH_CONTENT_TYPE_V2 } from './snapshot-protocol.ts';
 
 // The compact batch body (snapshot-protocol.ts, version 2) between buildBatches and the consumer
@@ -119,5 +119,16 @@ describe('snapshot batch messages (compact body)', () => {
     expect(() => parseReceivedBatch(variant((copy) => (copy.source.connector = 'mysql')))).toThrow(/source\.connector/);
     expect(() => parseReceivedBatch(variant((copy) => delete (copy as Partial<typeof copy>).rows))).toThrow(/rows/);
     expect(() => parseReceivedBatch(delivered({ ...message!, body: Buffer.from('{"op":') }))).toThrow(/not JSON/);
+  });
+});
+
+describe('where a chunk\'s rows sit among the streamed changes', () => {
+  it('when a transaction\'s commit record directly follows the high watermark (its commit LSN is the watermark\'s reported LSN), then its change sorts after every row of the chunk', () => {
+    // PostgreSQL reports a logical message at the end of its record; a commit at the start of its own.
+    const watermark = Lsn.parse('0/28B303E8');
+    const row = { commitLsn: rowsPositionAt(watermark), index: 1899 };
+    expect(comparePositions({ commitLsn: watermark, index: 0 }, row)).toBe(1);
+    // A commit before the watermark's record (at least a record header, 24 bytes, earlier) sorts before the rows.
+    expect(comparePositions({ commitLsn: Lsn.fromBigInt(watermark.toBigInt() - 24n), index: 5 }, { ...row, index: 0 })).toBe(-1);
   });
 });
