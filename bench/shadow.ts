@@ -21,7 +21,9 @@ import { freePort } from '../platform/free-port.ts';
  * request. On a shared machine a p99 is made by whatever else runs at that moment, so the fixed
  * rate runs in short slices that alternate between the three proxies, and each configuration's
  * latencies are pooled over all its slices into one distribution: a burst of load from elsewhere
- * lands on every configuration alike. BENCH_BEFORE=<another checkout> adds that tree's proxies
+ * lands on every configuration alike. The fixed-rate client is the open-loop load generator in
+ * its own process (bench/support/fixed-rate.ts), latency from each request's due time.
+ * BENCH_BEFORE=<another checkout> adds that tree's proxies
  * (all three configurations) to the same slices, to judge a change side by side.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -113,16 +115,14 @@ async function main(): Promise<void> {
       const before = cpuTicks(proxy.child.pid);
       const upstreamsBefore = bystanders.map(([, child]) => cpuTicks(child.pid));
       await legacyLateness(ports.legacy); // resets the witness
-      const clientBefore = process.cpuUsage();
       const result = await fixedRate(proxy.port, PATH, rate, SLICE_SECONDS);
-      const client = process.cpuUsage(clientBefore);
       const witness = await legacyLateness(ports.legacy);
       const sums = pooled.get(proxy.name) as Pool;
       // Is the bench fair? The upstreams' and the client's CPU by configuration (a slow target
       // burning CPU in bursts would show here), and how late the legacy's answer timers fired:
       // the machine's own stalls, which land on whichever configuration runs at that moment.
       for (const [index, [name, child]] of bystanders.entries()) sums.upstreamTicks[name] = (sums.upstreamTicks[name] ?? 0) + cpuTicks(child.pid) - (upstreamsBefore[index] as number);
-      sums.clientMicros += client.user + client.system;
+      sums.clientMicros += result.clientCpuMicros;
       sums.witnessMax.push(witness.max);
       if (witness.max <= QUIET_LATENESS_MS) for (const latency of result.latencies) sums.quietLatencies.push(latency);
       // The proxy's own CPU (its shadow work included; it may finish just after the slice).

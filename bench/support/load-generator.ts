@@ -34,6 +34,8 @@ export interface LoadOptions {
   perSecond?: number;
   /** Scheduling priority of the generator process (os.setPriority; negative needs root), for diagnostics on a loaded machine. */
   nice?: number;
+  /** Also answer every successful request's latency (ms, ascending), to pool several runs into one distribution. */
+  keepLatencies?: boolean;
 }
 
 export interface LatencySummary {
@@ -59,6 +61,8 @@ export interface LoadResult {
   late?: LatencySummary;
   /** CPU time the generator used per request, in microseconds. */
   clientCpuMicrosPerRequest: number;
+  /** With `keepLatencies`: each successful request's `latency`, ascending. */
+  latencies?: number[];
 }
 
 const CHILD_FLAG = '--load-generator-child';
@@ -83,6 +87,7 @@ async function run(options: LoadOptions): Promise<LoadResult> {
   let ok = 0;
   let failed = 0;
   let next = 0;
+  const okLatencies: number[] = [];
   const send = (due: number, done: () => void) => {
     const sent = performance.now();
     const path = options.paths[next++ % options.paths.length]!;
@@ -90,8 +95,10 @@ async function run(options: LoadOptions): Promise<LoadResult> {
       const end = performance.now();
       latency.push(end - due);
       fromSend.push(end - sent);
-      if (success) ok += 1;
-      else failed += 1;
+      if (success) {
+        ok += 1;
+        if (options.keepLatencies) okLatencies.push(end - due);
+      } else failed += 1;
       done();
     });
   };
@@ -155,6 +162,7 @@ async function run(options: LoadOptions): Promise<LoadResult> {
     fromSend: summarise(fromSend),
     late: options.perSecond !== undefined ? summarise(late) : undefined,
     clientCpuMicrosPerRequest: Math.round((cpu.user + cpu.system) / Math.max(1, requests)),
+    latencies: options.keepLatencies ? okLatencies.sort((a, b) => a - b).map((value) => Number(value.toFixed(3))) : undefined,
   };
 }
 
