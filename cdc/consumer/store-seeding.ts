@@ -71,6 +71,8 @@ export function seedTableDdl(tableName = 'cdc_seed'): string {
  */
 export class StoreSeeding {
   private state: SeedState = 'seeded';
+  /** Until `prepare()` has read the marker, `state` is only its default. */
+  private markerRead = false;
   private snapshotId: string | null = null;
   private progress: SnapshotProgress | null = null;
   private error: string | undefined;
@@ -109,7 +111,13 @@ export class StoreSeeding {
       await this.options.pool.query(`INSERT INTO ${this.table} (state, completed_at) VALUES ('completed', now()) ON CONFLICT (id) DO NOTHING`);
       this.state = 'seeded';
     }
+    this.markerRead = true;
     return this.state;
+  }
+
+  /** Whether `prepare()` has read the marker: before it, whether the store is seeding is not known yet. */
+  get prepared(): boolean {
+    return this.markerRead;
   }
 
   /** Sends the snapshot request (again, after a restart: same id, executed once by the bridge). */

@@ -85,6 +85,11 @@ export class CatalogSync {
     return !this.seeding.seeding && !this.options.projector.catchingUp;
   }
 
+  /** Whether the seeding marker has been read (the service listens before it is): until then /readyz says `starting`. */
+  get seedKnown(): boolean {
+    return this.seeding.prepared;
+  }
+
   /** Seeding state and progress, for /readyz. */
   get seed(): SeedStatus {
     return this.seeding.status();

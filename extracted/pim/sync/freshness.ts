@@ -6,6 +6,7 @@ import type { SeedSnapshotStatus } from '../../../cdc/consumer/store-seeding.ts'
 
 export interface FreshnessStatus {
   /**
+   * `starting` until the sync has started and read its seeding marker,
    * `seeding` while an empty store fills from its snapshot (then `snapshot` says how far),
    * `seed-failed` when that snapshot failed, `catching-up` while the queue holds messages, `ready`.
    */
@@ -72,7 +73,7 @@ export class Freshness {
     const initialFillDone = sync?.initialFillDone ?? false;
     const seed = sync?.seed;
     const caughtUp = initialFillDone && queueDepth === 0;
-    const status = !sync ? 'starting' : seed && seed.state !== 'seeded' ? seed.state : caughtUp ? 'ready' : 'catching-up';
+    const status = !sync || !sync.seedKnown ? 'starting' : seed && seed.state !== 'seeded' ? seed.state : caughtUp ? 'ready' : 'catching-up';
     return {
       status,
       snapshot: seed?.snapshot ?? null,
