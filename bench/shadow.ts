@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,8 @@ import { freePort } from '../platform/free-port.ts';
  * its own process (bench/support/fixed-rate.ts), latency from each request's due time.
  * BENCH_BEFORE=<another checkout> adds that tree's proxies
  * (all three configurations) to the same slices, to judge a change side by side.
+ * BENCH_PROXY_NODE_ARGS (e.g. `--trace-gc`) adds Node flags to the proxies only, and
+ * BENCH_PROXY_LOG_DIR=<dir> keeps each proxy's stdout there (<configuration>.log) to read them.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -37,6 +39,8 @@ const CONNECTIONS = 20;
 const QUIET_LATENESS_MS = 10;
 const PATH = '/rest/V1/products/24-MB01';
 const BEFORE = process.env.BENCH_BEFORE;
+const PROXY_NODE_ARGS = (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const PROXY_LOG_DIR = process.env.BENCH_PROXY_LOG_DIR;
 const work = mkdtempSync(join(tmpdir(), 'strangler-bench-shadow-'));
 const children: ChildProcess[] = [];
 
@@ -228,7 +232,9 @@ async function startProxy(name: string, routesText: string, cwd = root): Promise
   writeFileSync(routesFile, routesText);
   const port = await freePort();
   const admin = await freePort();
-  const child = await start(name, ['proxy/main.ts'], { PROXY_PORT: String(port), ADMIN_PORT: String(admin), ROUTES_FILE: routesFile, STRANGLER_ADMIN_TOKEN: TOKEN, DATA_DIR: dir, LOG_LEVEL: 'info' }, port, true, cwd);
+  const env = { PROXY_PORT: String(port), ADMIN_PORT: String(admin), ROUTES_FILE: routesFile, STRANGLER_ADMIN_TOKEN: TOKEN, DATA_DIR: dir, LOG_LEVEL: 'info' };
+  const log = PROXY_LOG_DIR === undefined ? undefined : openSync(join(PROXY_LOG_DIR, `${name.replace(/\W+/g, '-')}.log`), 'w');
+  const child = await start(name, ['proxy/main.ts'], env, port, log ?? true, cwd, PROXY_NODE_ARGS);
   return { name, port, admin, child };
 }
 
@@ -243,8 +249,10 @@ async function shadowSummary(proxy: Proxy): Promise<Row['shadow']> {
   }
 }
 
-async function start(name: string, args: string[], env: Record<string, string>, port: number, quiet = false, cwd = root): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'inherit'] });
+/** `quiet`: true drops the child's stdout, a file descriptor keeps it there. */
+async function start(name: string, args: string[], env: Record<string, string>, port: number, quiet: boolean | number = false, cwd = root, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const stdout = typeof quiet === 'number' ? quiet : quiet ? 'ignore' : 'pipe';
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
   child.stdout?.resume();
   children.push(child);
   const deadline = Date.now() + 30_000;
