@@ -1,10 +1,10 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CircuitState } from './resilience/circuit-breaker.ts';
+import { ScrapeTimeHistogram, scrapeTimeMetric, type HistogramSeries } from './scrape-time-metric.ts';
 
 /**
- * The proxy's Prometheus metrics. The hot path only touches pre-bound label children cached in
- * a Map (prom-client hashes the label set on every unbound call, which costs more than the rest
- * of the bookkeeping together).
+ * The proxy's Prometheus metrics. The hot path only touches plain Maps and arrays, handed to
+ * prom-client at scrape time (scrape-time-metric.ts).
  */
 export class ProxyMetrics {
   readonly registry = new Registry();
@@ -12,8 +12,8 @@ export class ProxyMetrics {
   readonly #fallbacks: Counter<'route' | 'reason'>;
   readonly #reloads: Counter<'result'>;
   /** Per (route, target, mode, status): the request count and the (route, target) latency series. */
-  readonly #series = new Map<string, { requests: RequestSeries; latency: LatencySeries }>();
-  readonly #latency = new Map<string, LatencySeries>();
+  readonly #series = new Map<string, { requests: RequestSeries; latency: HistogramSeries }>();
+  readonly #latency = new ScrapeTimeHistogram('strangler_proxy_request_duration_seconds', 'Time from request received to response finished, by route and target.', BUCKETS);
   /** Requests served per upstream since start: the denominator of the migration's progress. */
   readonly #served = new Map<string, number>();
   #circuitStates: () => { upstream: string; state: CircuitState }[] = () => [];
@@ -22,13 +22,11 @@ export class ProxyMetrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     this.registry.registerMetric(
-      collector('strangler_proxy_requests_total', 'Proxied requests by route, target upstream, mode and status.', 'counter', () =>
+      scrapeTimeMetric('strangler_proxy_requests_total', 'Proxied requests by route, target upstream, mode and status.', 'counter', () =>
         [...this.#series.values()].map(({ requests }) => ({ labels: requests.labels, value: requests.count })),
       ),
     );
-    this.registry.registerMetric(
-      collector('strangler_proxy_request_duration_seconds', 'Time from request received to response finished, by route and target.', 'histogram', () => [...this.#latency.values()].flatMap(histogramValues)),
-    );
+    this.registry.registerMetric(this.#latency.metric);
     this.#upstreamErrors = new Counter({ name: 'strangler_proxy_upstream_errors_total', help: 'Upstream failures by kind: error, timeout, status (502/503/504), circuit-open.', labelNames: ['upstream', 'kind'], registers });
     this.#fallbacks = new Counter({ name: 'strangler_proxy_fallbacks_total', help: 'Requests answered by legacy because the target failed.', labelNames: ['route', 'reason'], registers });
     this.#reloads = new Counter({ name: 'strangler_proxy_route_table_reloads_total', help: 'Route table loads by result (applied, unchanged, invalid).', labelNames: ['result'], registers });
@@ -100,26 +98,12 @@ export class ProxyMetrics {
       this.#series.set(key, series);
     }
     series.requests.count += 1;
-    const latency = series.latency;
-    latency.count += 1;
-    latency.sum += seconds;
-    for (let index = 0; index < BUCKETS.length; index += 1) {
-      if (seconds <= (BUCKETS[index] as number)) {
-        (latency.buckets[index] as number) += 1;
-        break;
-      }
-    }
+    this.#latency.observe(series.latency, seconds);
     this.#served.set(target, (this.#served.get(target) ?? 0) + 1);
   }
 
-  #latencyFor(route: string, target: string): LatencySeries {
-    const key = `${route}\u0000${target}`;
-    let latency = this.#latency.get(key);
-    if (latency === undefined) {
-      latency = { labels: { route, target }, buckets: new Float64Array(BUCKETS.length), sum: 0, count: 0 };
-      this.#latency.set(key, latency);
-    }
-    return latency;
+  #latencyFor(route: string, target: string): HistogramSeries {
+    return this.#latency.series(`${route}\u0000${target}`, { route, target });
   }
 
   upstreamError(upstream: string, kind: string): void {
@@ -136,45 +120,4 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 interface RequestSeries {
   readonly labels: Record<string, string>;
   count: number;
-}
-
-interface LatencySeries {
-  readonly labels: Record<string, string>;
-  /** Observations per bucket (not cumulative); above the last bound only count and sum grow. */
-  readonly buckets: Float64Array;
-  sum: number;
-  count: number;
-}
-
-interface MetricValue {
-  labels: Record<string, string | number>;
-  value: number;
-  metricName?: string;
-}
-
-function histogramValues(series: LatencySeries): MetricValue[] {
-  const name = 'strangler_proxy_request_duration_seconds';
-  const values: MetricValue[] = [];
-  let cumulative = 0;
-  BUCKETS.forEach((bound, index) => {
-    cumulative += series.buckets[index] as number;
-    values.push({ metricName: `${name}_bucket`, labels: { ...series.labels, le: bound }, value: cumulative });
-  });
-  values.push({ metricName: `${name}_bucket`, labels: { ...series.labels, le: '+Inf' }, value: series.count });
-  values.push({ metricName: `${name}_sum`, labels: series.labels, value: series.sum });
-  values.push({ metricName: `${name}_count`, labels: series.labels, value: series.count });
-  return values;
-}
-
-/** A metric prom-client's registry can expose, whose values are computed at scrape time. */
-function collector(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]): Metric {
-  const metric = {
-    name,
-    help,
-    type,
-    aggregator: 'sum',
-    get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }),
-    reset: () => {},
-  };
-  return metric as unknown as Metric;
 }

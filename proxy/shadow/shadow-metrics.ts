@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ScrapeTimeHistogram } from '../scrape-time-metric.ts';
 import type { Verdict } from './verdict.ts';
 
 /**
@@ -13,7 +14,11 @@ export class ShadowMetrics {
   readonly #noise: Gauge<'route'>;
   readonly #verdicts = new Map<string, Map<Verdict, number>>();
   readonly #inFlightCounts = new Map<string, number>();
-  readonly #durations = new Map<string, DurationSeries>();
+  readonly #durations = new ScrapeTimeHistogram(
+    'strangler_shadow_upstream_duration_seconds',
+    'Time to the whole answer of each side of a shadowed request (primary, shadow).',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -27,7 +32,7 @@ export class ShadowMetrics {
         for (const [route, counts] of this.#verdicts) for (const [verdict, count] of counts) comparisons.inc({ route, verdict }, count);
       },
     });
-    registry.registerMetric(durationHistogram(() => this.#durations.values()));
+    registry.registerMetric(this.#durations.metric);
     const inFlight: Gauge<'route'> = new Gauge({
       name: 'strangler_shadow_in_flight',
       help: 'Shadow requests in flight per route (bounded by maxConcurrent).',
@@ -52,20 +57,7 @@ export class ShadowMetrics {
 
   duration(route: string, side: 'primary' | 'shadow', ms: number): void {
     const key = `${route}\u0000${side}`;
-    let series = this.#durations.get(key);
-    if (series === undefined) {
-      series = { labels: { route, side }, buckets: new Float64Array(BUCKETS.length), sum: 0, count: 0 };
-      this.#durations.set(key, series);
-    }
-    const seconds = ms / 1000;
-    series.count += 1;
-    series.sum += seconds;
-    for (let index = 0; index < BUCKETS.length; index += 1) {
-      if (seconds <= (BUCKETS[index] as number)) {
-        (series.buckets[index] as number) += 1;
-        break;
-      }
-    }
+    this.#durations.observe(this.#durations.find(key) ?? this.#durations.series(key, { route, side }), ms / 1000);
   }
 
   inFlight(route: string, count: number): void {
@@ -75,42 +67,4 @@ export class ShadowMetrics {
   noisePaths(route: string, count: number): void {
     this.#noise.set({ route }, count);
   }
-}
-
-const DURATION = 'strangler_shadow_upstream_duration_seconds';
-const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
-
-interface DurationSeries {
-  readonly labels: Readonly<Record<string, string>>;
-  /** Observations per bucket (not cumulative); above the last bound only count and sum grow. */
-  readonly buckets: Float64Array;
-  sum: number;
-  count: number;
-}
-
-interface MetricValue {
-  readonly labels: Record<string, string | number>;
-  readonly value: number;
-  readonly metricName: string;
-}
-
-/** The durations as a histogram prom-client's registry exposes, its values computed at scrape time. */
-function durationHistogram(series: () => Iterable<DurationSeries>): Metric {
-  const help = 'Time to the whole answer of each side of a shadowed request (primary, shadow).';
-  const values = (): MetricValue[] => {
-    const out: MetricValue[] = [];
-    for (const { labels, buckets, sum, count } of series()) {
-      let cumulative = 0;
-      BUCKETS.forEach((bound, index) => {
-        cumulative += buckets[index] as number;
-        out.push({ metricName: `${DURATION}_bucket`, labels: { ...labels, le: bound }, value: cumulative });
-      });
-      out.push({ metricName: `${DURATION}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
-      out.push({ metricName: `${DURATION}_sum`, labels, value: sum });
-      out.push({ metricName: `${DURATION}_count`, labels, value: count });
-    }
-    return out;
-  };
-  const metric = { name: DURATION, help, type: 'histogram', aggregator: 'sum', get: async () => ({ name: DURATION, help, type: 'histogram', values: values(), aggregator: 'sum' }), reset: () => {} };
-  return metric as unknown as Metric;
 }
