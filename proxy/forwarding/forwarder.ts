@@ -12,6 +12,7 @@ import { choosesTarget } from '../routes/canary.ts';
 import { normalisePath } from '../routes/path-normaliser.ts';
 import { SAFE_METHODS } from '../routes/route.ts';
 import { findRoute, type CompiledRoute } from '../routes/route-matcher.ts';
+import { parseRawHeaders } from '../shadow/shadow-client.ts';
 import type { ShadowMirror, ShadowTap } from '../shadow/shadow-mirror.ts';
 import { sendErrorResponse } from './error-response.ts';
 import { scanRequestHeaders, scanResponseHeaders, type ScannedRequestHeaders } from './hop-by-hop.ts';
@@ -273,7 +274,7 @@ export class Forwarder {
     else exchange.counted = true;
     // The shadow side is handed the same chunks (bounded copy); it never pauses or alters them.
     // Its headers object is built only when the shadow request is sent, off the shopper's path.
-    context.tap?.primaryStart(status, () => responseHeadersObject(raw));
+    context.tap?.primaryStart(status, () => parseRawHeaders(rawHeaders));
     return true;
   }
 
@@ -447,19 +448,6 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   #stale(): boolean {
     return this.context.exchange !== this || this.context.done;
   }
-}
-
-/** Raw response headers as node:http's `res.headers` (what the shadow side compares): lower-case names, Set-Cookie a list, repeats joined. */
-function responseHeadersObject(raw: readonly string[]): IncomingHttpHeaders {
-  const headers: Record<string, string | string[]> = {};
-  for (let index = 0; index < raw.length; index += 2) {
-    const name = (raw[index] as string).toLowerCase();
-    const value = raw[index + 1] as string;
-    const previous = headers[name];
-    if (name === 'set-cookie') headers[name] = previous === undefined ? [value] : [...(previous as string[]), value];
-    else headers[name] = previous === undefined ? value : `${previous as string}, ${value}`;
-  }
-  return headers;
 }
 
 /**
