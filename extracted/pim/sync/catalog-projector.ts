@@ -185,11 +185,11 @@ export class CatalogProjector {
    */
   private async vacuumRawRows(): Promise<void> {
     const started = performance.now();
-    const queue = ['pim_raw_value', 'pim_raw_entity', 'pim_raw_category_product', 'pim_raw_stock_item', 'pim_raw_tier_price'];
+    const queue = [...RAW_INDEXES.tables];
     const vacuum = async () => {
-      for (let table = queue.shift(); table; table = queue.shift()) await this.deps.pool.query(`VACUUM (ANALYZE) ${table}`);
+      for (let table = queue.shift(); table; table = queue.shift()) await this.deps.pool.query(`VACUUM (ANALYZE) ${quoteIdent(table)}`);
     };
-    await Promise.all([vacuum(), vacuum()]);
+    await Promise.all(Array.from({ length: INDEX_BUILDERS }, vacuum));
     this.log.info({ ms: Math.round(performance.now() - started) }, 'raw rows vacuumed');
   }
 
