@@ -107,3 +107,12 @@ export function routesFor(upstreams: Record<string, string>, routes: string, ext
   const lines = Object.entries(upstreams).map(([name, url]) => `  ${name}: { url: "${url}" }`);
   return `upstreams:\n${lines.join('\n')}\n${extra}routes:\n${routes}`;
 }
+
+/** Waits until `check` holds (polled every 20 ms), failing after `timeoutMs`. */
+export async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,6 +1,6 @@
 import { request, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routesFor, startProxy, startUpstream, type TestProxy, type TestUpstream } from '../test-kit.ts';
+import { eventually, routesFor, startProxy, startUpstream, type TestProxy, type TestUpstream } from '../test-kit.ts';
 
 /**
  * Regression for http-proxy issue #1586: http-proxy 1.18 aborts the upstream request only on the
@@ -8,14 +8,6 @@ import { routesFor, startProxy, startUpstream, type TestProxy, type TestUpstream
  * read — so a shopper closing the tab during a slow page left the upstream socket (and the
  * response it later produced) to leak.
  */
-async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('a client that aborts', () => {
   let legacy: TestUpstream;
   let proxy: TestProxy;

@@ -1,14 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send, startProxy, startUpstream, type TestProxy, type TestUpstream } from '../test-kit.ts';
-
-async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { eventually, send, startProxy, startUpstream, type TestProxy, type TestUpstream } from '../test-kit.ts';
 
 describe("an upstream's keep-alive connections", () => {
   let legacy: TestUpstream;
