@@ -21,6 +21,14 @@ async function documentIndexes(): Promise<string[]> {
   return rows.map((row) => row.definition);
 }
 
+/** Tables whose autovacuum is switched off (reloption autovacuum_enabled=false). */
+async function autovacuumPaused(): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string }>(
+    `SELECT relname AS name FROM pg_class WHERE 'autovacuum_enabled=false' = ANY(reloptions) ORDER BY relname`,
+  );
+  return rows.map((row) => row.name);
+}
+
 async function rawIndexes(): Promise<string[]> {
   const { rows } = await pool.query<{ definition: string }>(
     `SELECT indexdef AS definition FROM pg_indexes WHERE tablename LIKE 'pim_raw_%' ORDER BY indexname`,
@@ -62,6 +70,7 @@ describe('building the documents of a seeded catalog', () => {
     const projector = new CatalogProjector({ pool, store: new PostgresProductStore(pool), logger: silentLogger() });
     expect(await projector.flushSeeded()).toBe(3);
     expect(await documentIndexes()).toEqual(before);
+    expect(await autovacuumPaused()).toEqual([]);
     const { rows } = await pool.query('SELECT 1 FROM pim_product_state WHERE dirty');
     expect(rows).toHaveLength(0);
   });
@@ -72,11 +81,15 @@ describe('building the documents of a seeded catalog', () => {
     const failing = new CatalogProjector({ pool, store: new FailingStore(pool), logger: silentLogger() });
     await expect(failing.flushSeeded()).rejects.toThrow(/died/);
     expect((await documentIndexes()).length).toBeLessThan(before.length);
+    // While the documents are written in bulk, autovacuum stays away from them (it would scan the
+    // growing table again and again, and hold up the index builds' locks).
+    expect(await autovacuumPaused()).toEqual(['pim_document', 'pim_document_category']);
     // A store reset in between empties every table; the definitions must survive it.
     await pool.query('TRUNCATE pim_product_state, pim_document, pim_document_category, pim_sync_state');
     const restarted = new CatalogProjector({ pool, store: new PostgresProductStore(pool), logger: silentLogger() });
     await restarted.restoreDeferredIndexes();
     expect(await documentIndexes()).toEqual(before);
+    expect(await autovacuumPaused()).toEqual([]);
   });
 
   it('when documents already exist, then their indexes are left alone', async () => {

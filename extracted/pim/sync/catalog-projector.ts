@@ -42,6 +42,15 @@ interface DeferredIndexSet {
   kept: readonly string[];
   /** Logged when they are dropped (bench/seed.ts marks the end of the snapshot's rows at the documents' message). */
   droppedMessage: string;
+  /**
+   * Autovacuum is switched off on these tables while their indexes are dropped and on again with
+   * them (same transactions, so a crash in between is repaired with the indexes). A table filled
+   * from empty in bulk crosses autovacuum's thresholds again and again: on a loaded machine
+   * (bench:seed, 2026-12-07, load ~7) it vacuumed pim_document in the middle of the documents'
+   * bulk write, reading the growing table while the seeding was short of CPU, and an index build
+   * then has to wait for it to give up its lock.
+   */
+  pauseAutovacuum: boolean;
 }
 
 /**
@@ -54,6 +63,7 @@ const DOCUMENT_INDEXES: DeferredIndexSet = {
   tables: ['pim_document', 'pim_document_category'],
   kept: ['pim_document_category_entity'],
   droppedMessage: 'document indexes dropped until the seeded documents are written',
+  pauseAutovacuum: true,
 };
 
 /**
@@ -69,6 +79,7 @@ const RAW_INDEXES: DeferredIndexSet = {
   tables: ['pim_raw_entity', 'pim_raw_value', 'pim_raw_tier_price', 'pim_raw_category_product', 'pim_raw_stock_item'],
   kept: [],
   droppedMessage: 'raw row indexes dropped while the snapshot is received',
+  pauseAutovacuum: false,
 };
 
 export interface ProjectorDeps {
@@ -260,6 +271,7 @@ export class CatalogProjector {
       );
       await client.query(`COMMENT ON TABLE ${quoteIdent(set.markTable)} IS ${client.escapeLiteral(DEFERRED_INDEXES_MARK + JSON.stringify(rows))}`);
       for (const row of rows) await client.query(`DROP INDEX ${quoteIdent(row.name)}`);
+      if (set.pauseAutovacuum) for (const table of set.tables) await client.query(`ALTER TABLE ${quoteIdent(table)} SET (autovacuum_enabled = false)`);
       await client.query('COMMIT');
       this.log.info({ indexes: rows.length, tables: set.tables }, set.droppedMessage);
       return true;
@@ -292,7 +304,8 @@ export class CatalogProjector {
     };
     // The mark is cleared only once every index exists: a failed build leaves it, and the next start builds the rest.
     await Promise.all(Array.from({ length: INDEX_BUILDERS }, build));
-    await this.deps.pool.query(`COMMENT ON TABLE ${quoteIdent(set.markTable)} IS NULL`);
+    const resumed = set.pauseAutovacuum ? set.tables.map((table) => `ALTER TABLE ${quoteIdent(table)} RESET (autovacuum_enabled);`).join(' ') : '';
+    await this.deps.pool.query(`${resumed} COMMENT ON TABLE ${quoteIdent(set.markTable)} IS NULL`);
     this.log.info({ indexes: indexes.length, tables: set.tables, ms: Math.round(performance.now() - started) }, 'deferred indexes built');
   }
 
