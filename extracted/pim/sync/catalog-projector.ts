@@ -26,6 +26,9 @@ const SEED_WORKERS = 3;
  * left the second core idle while the PIM was not ready yet.
  */
 const INDEX_BUILDERS = 2;
+
+/** A seeding's batch holding this many snapshot rows or more has them applied as two concurrent halves (`applyDeferred`). */
+const SPLIT_SNAPSHOT_ROWS = 1000;
 /**
  * Marks a table's comment while the secondary indexes of its set are dropped (their definitions
  * follow as JSON). A comment, not a row: `store reset` truncates every table, and the definitions
@@ -137,7 +140,24 @@ export class CatalogProjector {
    * so documents are built once, in bulk, by `flushDirty` when the snapshot has completed.
    */
   applyDeferred(changes: readonly ReceivedChange[]): Promise<{ applied: number; skipped: number }> {
-    return this.exclusive(() => this.applyRaw(changes, { snapshotRowsUnclaimed: true }));
+    return this.exclusive(async () => {
+      const rows = changes.filter(isUnclaimedSnapshotRow);
+      if (rows.length < SPLIT_SNAPSHOT_ROWS) return this.applyRaw(changes, { snapshotRowsUnclaimed: true });
+      // Many snapshot rows: the live changes among them first, committed, so that the rows see
+      // their claims (a delete of a row is then in cdc_applied); then the rows in two halves, two
+      // transactions at once, so that PostgreSQL writes one half while Node prepares the other
+      // (one transaction alternates between the two, each idle half the time). Safe to split:
+      // snapshot rows mark nothing and claim nothing, each row's own position decides (an equal or
+      // older one is a no-op), so if a part fails after another committed, the consumer kit's
+      // retry of the messages one by one rewrites nothing.
+      const live = changes.length > rows.length ? await this.applyRaw(changes.filter((change) => !isUnclaimedSnapshotRow(change))) : { applied: 0, skipped: 0 };
+      const half = Math.ceil(rows.length / 2);
+      const halves = await Promise.all([
+        this.applyRaw(rows.slice(0, half), { snapshotRowsUnclaimed: true }),
+        this.applyRaw(rows.slice(half), { snapshotRowsUnclaimed: true }),
+      ]);
+      return [live, ...halves].reduce((sum, part) => ({ applied: sum.applied + part.applied, skipped: sum.skipped + part.skipped }));
+    });
   }
 
   /** The attribute dictionary from the raw rows, cached until an eav_attribute(_option) change. */
@@ -331,7 +351,7 @@ export class CatalogProjector {
       const categories: Array<{ id: number; lsn: string }> = [];
       const unclaimed: ReceivedChange[] = [];
       const claimed: ReceivedChange[] = [];
-      for (const change of changes) (options.snapshotRowsUnclaimed && change.event.op === 'r' && isWholeRowWrite(change) ? unclaimed : claimed).push(change);
+      for (const change of changes) (options.snapshotRowsUnclaimed && isUnclaimedSnapshotRow(change) ? unclaimed : claimed).push(change);
       // One round trip claims the whole batch; one statement per raw table writes the fresh rows.
       const fresh = claimed.length > 0 ? await this.positions.claimMany(client, claimed) : [];
       const freshChanges = claimed.filter((_, i) => fresh[i]);
@@ -445,4 +465,9 @@ async function deferredIndexes(db: pg.Pool | pg.ClientBase, markTable: string): 
   const comment = rows[0]?.comment;
   if (!comment?.startsWith(DEFERRED_INDEXES_MARK)) return null;
   return JSON.parse(comment.slice(DEFERRED_INDEXES_MARK.length)) as Array<{ name: string; definition: string }>;
+}
+
+/** While seeding, a snapshot row (a whole row, `op: "r"`) is written without a claim (`applySnapshotRows`). */
+function isUnclaimedSnapshotRow(change: ReceivedChange): boolean {
+  return change.event.op === 'r' && isWholeRowWrite(change);
 }

@@ -193,3 +193,53 @@ describe('raw row values written in bulk arrive unchanged', () => {
     for (const [i, value] of awkward.entries()) expect(await price(i + 1)).toBe(`${value}!`);
   });
 });
+
+describe('a large batch of snapshot rows, applied as two halves at once', () => {
+  const rows = (from: number, count: number, lsn: string, value: (id: number) => string) =>
+    Array.from({ length: count }, (_, i) => change('r', lsn, from + i, from + i + 1, value(from + i + 1)));
+
+  it('when a batch of 1,600 snapshot rows is applied, then every row lands once, with its own position', async () => {
+    const batch = rows(0, 1600, '0/200', (id) => `${id}.000000`);
+    expect(await projector.applyDeferred(batch)).toEqual({ applied: 1600, skipped: 0 });
+    const { rows: stored } = await pool.query<{ n: number; positions: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT cdc_position)::int AS positions FROM pim_raw_value WHERE backend = 'decimal' AND cdc_lsn = '0/200'`,
+    );
+    expect(stored[0]).toEqual({ n: 1600, positions: 1600 });
+    expect(await price(1)).toBe('1.000000');
+    expect(await price(1600)).toBe('1600.000000');
+  });
+
+  it('when the same rows come twice in one batch, one copy in each half, then they are written once and the batch counts the copy as skipped', async () => {
+    const once = rows(0, 800, '0/200', (id) => `${id}.000000`);
+    // Redelivered with the same message ids: the second half holds the same keys as the first,
+    // written by the other transaction at the same time.
+    expect(await projector.applyDeferred([...once, ...once])).toEqual({ applied: 800, skipped: 800 });
+    expect(await price(800)).toBe('800.000000');
+  });
+
+  it('when a newer live change of a row was applied first, then neither half replaces it', async () => {
+    await projector.applyDeferred([change('u', '0/300', 0, 5, 'live'), change('u', '0/300', 1, 1500, 'live')]);
+    expect(await projector.applyDeferred(rows(0, 1600, '0/200', () => 'snapshot'))).toEqual({ applied: 1598, skipped: 2 });
+    expect(await price(5)).toBe('live');
+    expect(await price(1500)).toBe('live');
+    expect(await price(6)).toBe('snapshot');
+  });
+
+  it('when live changes come in the same batch, then they are applied first: an older snapshot row of a row deleted among them stays deleted, a newer one is written', async () => {
+    const batch = [
+      ...rows(0, 700, '0/200', (id) => `${id}.000000`),
+      change('d', '0/300', 0, 10, null),
+      change('u', '0/300', 1, 11, 'live'),
+      ...rows(700, 700, '0/200', (id) => `${id}.000000`),
+      change('d', '0/100', 2, 1200, null),
+    ];
+    await projector.applyDeferred(batch);
+    expect(await price(10)).toBeUndefined();
+    expect(await price(11)).toBe('live');
+    expect(await price(1200)).toBe('1200.000000');
+    expect(await price(1400)).toBe('1400.000000');
+    // The live update marked its product dirty; snapshot rows mark nothing.
+    const { rows: dirty } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pim_product_state WHERE dirty');
+    expect(dirty[0]!.n).toBe(1);
+  });
+});
