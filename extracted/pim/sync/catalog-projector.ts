@@ -50,8 +50,8 @@ interface DeferredIndexSet {
    * them (same transactions, so a crash in between is repaired with the indexes). A table filled
    * from empty in bulk crosses autovacuum's thresholds again and again: on a loaded machine
    * (bench:seed, 2026-12-07, load ~7) it vacuumed pim_document in the middle of the documents'
-   * bulk write, reading the growing table while the seeding was short of CPU, and an index build
-   * then has to wait for it to give up its lock.
+   * bulk write, reading the growing table while the seeding was short of CPU; and an index build
+   * that finds it running waits until it is cancelled (deadlock_timeout, 1 s).
    */
   pauseAutovacuum: boolean;
 }
