@@ -84,8 +84,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       // (bench:seed: 1.9 GB from 10 s in to the catch-up). The default max_wal_size (1 GB) forces
       // checkpoints in the middle of it, each followed by full-page images of every page touched
       // again; and the default 128 MB of shared buffers is smaller than the raw rows the documents
-      // are read back from. bench:seed pim, alternating runs on an idle machine: ready 60.1 s with
-      // these two settings vs 61.6-62.4 s without; with the PIM's split snapshot batches, 56.5-56.9 s.
+      // are read back from. bench:seed pim, alternating runs on an idle machine: ready 60.1-60.5 s
+      // with these two settings vs 61.6-63.0 s without; with the PIM's split snapshot batches too,
+      // 56.5-59.5 s.
       '-c', 'shared_buffers=512MB',
       '-c', 'max_wal_size=4GB',
       ...(ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
