@@ -82,7 +82,7 @@ describe('building the documents of a seeded catalog', () => {
     await expect(failing.flushSeeded()).rejects.toThrow(/died/);
     expect((await documentIndexes()).length).toBeLessThan(before.length);
     // While the documents are written in bulk, autovacuum stays away from them (it would scan the
-    // growing table again and again, and hold up the index builds' locks).
+    // growing table again and again, and an index build finding it running waits for its cancel).
     expect(await autovacuumPaused()).toEqual(['pim_document', 'pim_document_category']);
     // A store reset in between empties every table; the definitions must survive it.
     await pool.query('TRUNCATE pim_product_state, pim_document, pim_document_category, pim_sync_state');

@@ -141,7 +141,9 @@ export class CatalogProjector {
    */
   applyDeferred(changes: readonly ReceivedChange[]): Promise<{ applied: number; skipped: number }> {
     return this.exclusive(async () => {
-      const rows = changes.filter(isUnclaimedSnapshotRow);
+      const rows: ReceivedChange[] = [];
+      const live: ReceivedChange[] = [];
+      for (const change of changes) (isUnclaimedSnapshotRow(change) ? rows : live).push(change);
       if (rows.length < SPLIT_SNAPSHOT_ROWS) return this.applyRaw(changes, { snapshotRowsUnclaimed: true });
       // Many snapshot rows: the live changes among them first, committed, so that the rows see
       // their claims (a delete of a row is then in cdc_applied); then the rows in two halves, two
@@ -150,13 +152,13 @@ export class CatalogProjector {
       // snapshot rows mark nothing and claim nothing, each row's own position decides (an equal or
       // older one is a no-op), so if a part fails after another committed, the consumer kit's
       // retry of the messages one by one rewrites nothing.
-      const live = changes.length > rows.length ? await this.applyRaw(changes.filter((change) => !isUnclaimedSnapshotRow(change))) : { applied: 0, skipped: 0 };
+      const first = live.length > 0 ? await this.applyRaw(live) : { applied: 0, skipped: 0 };
       const half = Math.ceil(rows.length / 2);
       const halves = await Promise.all([
         this.applyRaw(rows.slice(0, half), { snapshotRowsUnclaimed: true }),
         this.applyRaw(rows.slice(half), { snapshotRowsUnclaimed: true }),
       ]);
-      return [live, ...halves].reduce((sum, part) => ({ applied: sum.applied + part.applied, skipped: sum.skipped + part.skipped }));
+      return [first, ...halves].reduce((sum, part) => ({ applied: sum.applied + part.applied, skipped: sum.skipped + part.skipped }));
     });
   }
 
